@@ -1,0 +1,127 @@
+# Portico: `make run` and `make test` install whatever is missing, then build.
+# Every tool is pinned here; nothing is downloaded at build time by the tools
+# themselves (cargo-leptos is built with `no_downloads`).
+
+SHELL := /bin/bash
+.SHELLFLAGS := -euo pipefail -c
+.DEFAULT_GOAL := help
+
+RUST_TOOLCHAIN       := 1.96.0
+CARGO_LEPTOS_VERSION := 0.3.11
+# Must equal the `wasm-bindgen = "=…"` pin in Cargo.toml.
+WASM_BINDGEN_VERSION := 0.2.130
+
+export PATH := $(HOME)/.cargo/bin:$(CURDIR)/node_modules/.bin:$(PATH)
+export TEST_POSTGRES_URL ?= postgres://postgres@127.0.0.1:5432/postgres
+
+STAGE := $(CURDIR)/.ci/stage
+
+# Where the end-to-end suite's portal listens, and its throwaway data.
+E2E_ADDR := 127.0.0.1:3100
+E2E_URL  := http://localhost:3100
+E2E_DATA := $(CURDIR)/target/e2e-data
+
+.PHONY: help run test tools test-tools toolchain cargo-leptos wasm-bindgen node-packages \
+        chromium postgres-reachable unit-tests e2e build release sizes lint clean
+
+help:
+	@echo "make run    install what is missing, build, serve http://localhost:3000 (SQLite, file mail)"
+	@echo "make test   install what is missing, run every test (unit, SQLite, PostgreSQL, Chromium)"
+	@echo "make lint   rustfmt and clippy"
+	@echo "make sizes  build for release and print the compressed size of what the first page loads"
+
+## ---- the two commands -------------------------------------------------------
+
+run: tools
+	$(STAGE) "build (release)" cargo leptos build --release
+	@echo "Portico: data under ./data, mail written to ./data/outbox/"
+	cargo leptos serve --release
+
+test:
+	$(STAGE) "install tools" $(MAKE) --no-print-directory test-tools
+	$(STAGE) "unit and integration tests (SQLite, PostgreSQL)" $(MAKE) --no-print-directory unit-tests
+	$(STAGE) "end-to-end tests (Chromium)" $(MAKE) --no-print-directory e2e
+
+## ---- tests ------------------------------------------------------------------
+
+unit-tests: postgres-reachable
+	cargo test --workspace --locked
+
+e2e:
+	rm -rf "$(E2E_DATA)"
+	PORTICO_LISTEN=$(E2E_ADDR) PORTICO_PUBLIC_URL=$(E2E_URL) PORTICO_DATA_DIR="$(E2E_DATA)" \
+	E2E_BASE_URL=$(E2E_URL) PORTICO_LOG=info \
+	cargo leptos end-to-end
+
+## ---- tools: each installs only when missing or at the wrong version ---------
+
+tools: toolchain cargo-leptos wasm-bindgen node-packages
+
+test-tools: tools chromium postgres-reachable
+
+toolchain:
+	@command -v rustup >/dev/null || { echo "rustup is required (https://rustup.rs)"; exit 1; }
+	rustup toolchain install $(RUST_TOOLCHAIN) --profile minimal --no-self-update
+	rustup target add --toolchain $(RUST_TOOLCHAIN) wasm32-unknown-unknown
+	rustup component add --toolchain $(RUST_TOOLCHAIN) rustfmt clippy
+
+# cargo-leptos' own release profile is fat LTO with one codegen unit (about 40
+# minutes on two cores); thin settings build it several times faster.
+cargo-leptos: toolchain
+	@if cargo-leptos --version 2>/dev/null | grep -q " $(CARGO_LEPTOS_VERSION)$$"; then \
+	  echo "cargo-leptos $(CARGO_LEPTOS_VERSION) is installed"; \
+	else \
+	  CARGO_PROFILE_RELEASE_LTO=false CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16 \
+	  cargo +$(RUST_TOOLCHAIN) install cargo-leptos --version $(CARGO_LEPTOS_VERSION) --locked --features no_downloads; \
+	fi
+
+# Not --locked: its lock file names a crate version the registry no longer serves.
+wasm-bindgen: toolchain
+	@if wasm-bindgen --version 2>/dev/null | grep -q " $(WASM_BINDGEN_VERSION)$$"; then \
+	  echo "wasm-bindgen-cli $(WASM_BINDGEN_VERSION) is installed"; \
+	else \
+	  CARGO_PROFILE_RELEASE_LTO=false CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16 \
+	  cargo +$(RUST_TOOLCHAIN) install wasm-bindgen-cli --version =$(WASM_BINDGEN_VERSION); \
+	fi
+
+# wasm-opt (npm binaryen) for release builds, playwright-core for the browser tests.
+node-packages:
+	@command -v npm >/dev/null || { apt-get update && apt-get install -y nodejs npm; }
+	@if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then \
+	  npm ci --no-audit --no-fund; \
+	else echo "node packages are installed"; fi
+
+chromium:
+	@if [ -x /usr/bin/chromium ]; then echo "chromium is installed"; \
+	else apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium fonts-liberation; fi
+
+postgres-reachable:
+	@command -v psql >/dev/null || { apt-get update && apt-get install -y postgresql-client; }
+	@psql "$(TEST_POSTGRES_URL)" -qtAc 'SELECT 1' >/dev/null 2>&1 || { \
+	  echo "ERROR: PostgreSQL is not reachable at $(TEST_POSTGRES_URL)."; \
+	  echo "       The tests need it (trust auth, user postgres); start it and run make test again."; \
+	  exit 1; }
+	@echo "PostgreSQL is reachable"
+
+## ---- other ------------------------------------------------------------------
+
+build: tools
+	cargo leptos build
+
+release: tools
+	cargo leptos build --release
+
+# What the first page loads, compressed as a server would send it.
+sizes: release
+	@for f in target/site/pkg/portico.wasm target/site/pkg/portico.js target/site/pkg/portico.css; do \
+	  printf '%-32s %8d bytes, %8d gzipped, %8d brotli\n' "$$f" $$(stat -c %s $$f) \
+	    $$(gzip -9c $$f | wc -c) $$( (command -v brotli >/dev/null && brotli -c $$f || gzip -9c $$f) | wc -c); \
+	done
+
+lint: toolchain
+	cargo fmt --all --check
+	cargo clippy --workspace --all-targets -- -D warnings
+
+clean:
+	cargo clean
+	rm -rf node_modules data

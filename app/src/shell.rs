@@ -1,0 +1,57 @@
+//! The HTML document around every page, and the router.
+
+use leptos::prelude::*;
+use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
+use leptos_router::{
+    components::{Route, Router, Routes},
+    path,
+};
+
+use crate::pages::{home::HomePage, not_found::NotFound};
+
+/// The whole document, as the server sends it. The hydration scripts carry the
+/// per-response CSP nonce that the server puts in context.
+pub fn shell(options: LeptosOptions) -> impl IntoView {
+    view! {
+        <!DOCTYPE html>
+        <html lang="en">
+            <head>
+                <meta charset="utf-8"/>
+                <meta name="viewport" content="width=device-width, initial-scale=1"/>
+                <meta name="color-scheme" content="light"/>
+                <link rel="icon" href="/favicon.svg" type="image/svg+xml"/>
+                <HydrationScripts options/>
+                <MetaTags/>
+            </head>
+            <body>
+                <App/>
+            </body>
+        </html>
+    }
+}
+
+/// The application: header, the routed page, footer.
+#[component]
+pub fn App() -> impl IntoView {
+    provide_meta_context();
+
+    view! {
+        <Stylesheet id="portico" href="/pkg/portico.css"/>
+        <Title formatter=|page: String| format!("{page} · Portico")/>
+        <a class="skip-link" href="#content">"Skip to content"</a>
+        <header class="site-header">
+            <a class="brand" href="/">"Portico"</a>
+            <span class="tagline">"Secure health messages"</span>
+        </header>
+        <Router>
+            <main id="content" tabindex="-1">
+                <Routes fallback=NotFound>
+                    <Route path=path!("") view=HomePage/>
+                </Routes>
+            </main>
+        </Router>
+        <footer class="site-footer">
+            <p>"Portico never sends health information by email. Messages open only here, after you sign in."</p>
+        </footer>
+    }
+}

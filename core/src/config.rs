@@ -1,0 +1,513 @@
+//! Settings: built-in defaults, then an optional TOML file, then `PORTICO_*`
+//! environment variables, each layer overriding the one before.
+//!
+//! Every value is checked here, once, at start-up. A bad value is refused with a
+//! [`ConfigError`] that names the setting, where the value came from, and what is
+//! wrong, so that an operator can fix it from one line.
+
+use std::{fmt, net::SocketAddr, path::PathBuf, str::FromStr, time::Duration};
+
+use url::Url;
+
+/// The environment variable that names the configuration file, as `--config` does.
+pub const CONFIG_FILE_VAR: &str = "PORTICO_CONFIG";
+/// The environment variable read by the log filter, not a setting of its own.
+pub const LOG_VAR: &str = "PORTICO_LOG";
+
+/// Every setting, by the name it has in the configuration file. Its environment
+/// variable is `PORTICO_` and the name in capitals.
+pub const SETTING_NAMES: [&str; 7] = [
+    "listen",
+    "public_url",
+    "data_dir",
+    "database_url",
+    "idle_timeout",
+    "absolute_timeout",
+    "mail_transport",
+];
+
+/// The checked settings the portal runs with.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Settings {
+    /// The address the HTTP listener binds.
+    pub listen: SocketAddr,
+    /// The address people reach the portal at; links in emails are made from it.
+    pub public_url: Url,
+    /// Where the SQLite database, keys and file mail live.
+    pub data_dir: PathBuf,
+    /// `sqlite:…` or `postgres://…`. Kept out of `Debug` output: it may hold a password.
+    pub database_url: DatabaseUrl,
+    /// A session with no activity for this long ends.
+    pub idle_timeout: Duration,
+    /// A session ends this long after sign-in, active or not.
+    pub absolute_timeout: Duration,
+    /// How notification email leaves the portal.
+    pub mail_transport: MailTransport,
+}
+
+impl Settings {
+    /// True when the portal is reached over https, which turns on HSTS and
+    /// `__Host-` cookies.
+    pub fn is_https(&self) -> bool {
+        self.public_url.scheme() == "https"
+    }
+}
+
+/// A database address. Its `Debug` and `Display` hide any password.
+#[derive(Clone, PartialEq, Eq)]
+pub struct DatabaseUrl(String);
+
+impl DatabaseUrl {
+    /// The address as given, password included: pass it to the driver, never to a log.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+
+    /// Whether this is a PostgreSQL address (otherwise SQLite).
+    pub fn is_postgres(&self) -> bool {
+        self.0.starts_with("postgres://") || self.0.starts_with("postgresql://")
+    }
+
+    fn parse(value: &str) -> Result<Self, String> {
+        let is_sqlite = value.starts_with("sqlite:");
+        let is_postgres = value.starts_with("postgres://") || value.starts_with("postgresql://");
+        if !is_sqlite && !is_postgres {
+            return Err("expected an address starting with sqlite: or postgres://".into());
+        }
+        if is_postgres && Url::parse(value).is_err() {
+            return Err("is not a valid postgres:// address".into());
+        }
+        Ok(Self(value.to_owned()))
+    }
+}
+
+impl fmt::Display for DatabaseUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match Url::parse(&self.0) {
+            Ok(mut url) if url.password().is_some() => {
+                let _ = url.set_password(Some("********"));
+                f.write_str(url.as_str())
+            }
+            _ => f.write_str(&self.0),
+        }
+    }
+}
+
+impl fmt::Debug for DatabaseUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "DatabaseUrl({self})")
+    }
+}
+
+/// How notification email is delivered.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum MailTransport {
+    /// Write `.eml` files under `<data_dir>/outbox/`: no mail server needed.
+    File,
+    /// Send over SMTP: `smtp://host:port` (STARTTLS) or `smtps://host:port` (TLS).
+    Smtp(Url),
+}
+
+impl MailTransport {
+    fn parse(value: &str) -> Result<Self, String> {
+        if value == "file" {
+            return Ok(Self::File);
+        }
+        let url = Url::parse(value)
+            .map_err(|_| "expected `file`, or an smtp:// or smtps:// address".to_owned())?;
+        match url.scheme() {
+            "smtp" | "smtps" if url.host_str().is_some() => Ok(Self::Smtp(url)),
+            "smtp" | "smtps" => Err("the smtp address has no host".into()),
+            _ => Err("expected `file`, or an smtp:// or smtps:// address".into()),
+        }
+    }
+}
+
+/// Where a value came from, for error messages.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Source {
+    Default,
+    File(PathBuf),
+    Env(String),
+}
+
+impl fmt::Display for Source {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Source::Default => f.write_str("the built-in default"),
+            Source::File(path) => write!(f, "{}", path.display()),
+            Source::Env(var) => f.write_str(var),
+        }
+    }
+}
+
+/// A setting that could not be used. `Display` is one line for the operator.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum ConfigError {
+    #[error("setting `{key}` (from {from}): {problem}")]
+    Invalid {
+        key: String,
+        from: Source,
+        problem: String,
+    },
+    #[error("configuration file {}: {problem}", path.display())]
+    File { path: PathBuf, problem: String },
+}
+
+impl ConfigError {
+    /// The setting at fault, when there is one.
+    pub fn key(&self) -> Option<&str> {
+        match self {
+            ConfigError::Invalid { key, .. } => Some(key),
+            ConfigError::File { .. } => None,
+        }
+    }
+}
+
+/// The raw values, by setting name, with where each came from.
+struct Layers {
+    values: Vec<(&'static str, String, Source)>,
+}
+
+impl Layers {
+    fn defaults() -> Self {
+        let values = [
+            ("listen", "127.0.0.1:3000"),
+            ("public_url", "http://localhost:3000"),
+            ("data_dir", "./data"),
+            ("idle_timeout", "15m"),
+            ("absolute_timeout", "12h"),
+            ("mail_transport", "file"),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k, v.to_owned(), Source::Default))
+        .collect();
+        Self { values }
+    }
+
+    fn set(&mut self, key: &'static str, value: String, source: Source) {
+        self.values.retain(|(k, _, _)| *k != key);
+        self.values.push((key, value, source));
+    }
+
+    fn get(&self, key: &str) -> Option<(&str, &Source)> {
+        self.values
+            .iter()
+            .find(|(k, _, _)| *k == key)
+            .map(|(_, v, s)| (v.as_str(), s))
+    }
+
+    fn apply_file(&mut self, path: &std::path::Path, text: &str) -> Result<(), ConfigError> {
+        let file_error = |problem: String| ConfigError::File {
+            path: path.to_owned(),
+            problem,
+        };
+        let table: toml::Table = text
+            .parse()
+            .map_err(|e: toml::de::Error| file_error(e.message().to_owned()))?;
+        for (key, value) in table {
+            let Some(name) = SETTING_NAMES.iter().find(|n| **n == key) else {
+                return Err(file_error(format!(
+                    "unknown setting `{key}`; the settings are {}",
+                    SETTING_NAMES.join(", ")
+                )));
+            };
+            let value = match value {
+                toml::Value::String(s) => s,
+                toml::Value::Integer(i) => i.to_string(),
+                other => {
+                    return Err(ConfigError::Invalid {
+                        key: key.clone(),
+                        from: Source::File(path.to_owned()),
+                        problem: format!("expected a string, found a {}", other.type_str()),
+                    })
+                }
+            };
+            self.set(name, value, Source::File(path.to_owned()));
+        }
+        Ok(())
+    }
+
+    fn apply_env(
+        &mut self,
+        env: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<(), ConfigError> {
+        for (var, value) in env {
+            let Some(suffix) = var.strip_prefix("PORTICO_") else {
+                continue;
+            };
+            if var == CONFIG_FILE_VAR || var == LOG_VAR {
+                continue;
+            }
+            let key = suffix.to_ascii_lowercase();
+            let Some(name) = SETTING_NAMES.iter().find(|n| **n == key) else {
+                return Err(ConfigError::Invalid {
+                    key,
+                    from: Source::Env(var),
+                    problem: format!(
+                        "unknown setting; the variables are {}",
+                        SETTING_NAMES
+                            .iter()
+                            .map(|n| format!("PORTICO_{}", n.to_ascii_uppercase()))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                });
+            };
+            self.set(name, value, Source::Env(var));
+        }
+        Ok(())
+    }
+
+    /// Parses one setting with `parse`, naming it on failure. `echo` says whether
+    /// the offending value may be repeated in the message.
+    fn parse<T>(
+        &self,
+        key: &'static str,
+        echo: bool,
+        parse: impl FnOnce(&str) -> Result<T, String>,
+    ) -> Result<T, ConfigError> {
+        let (value, source) = self.get(key).ok_or_else(|| ConfigError::Invalid {
+            key: key.into(),
+            from: Source::Default,
+            problem: "has no value".into(),
+        })?;
+        parse(value.trim()).map_err(|problem| ConfigError::Invalid {
+            key: key.into(),
+            from: source.clone(),
+            problem: if echo {
+                format!("{problem}, got {value:?}")
+            } else {
+                problem
+            },
+        })
+    }
+}
+
+fn parse_duration(value: &str) -> Result<Duration, String> {
+    humantime::parse_duration(value)
+        .map_err(|_| "expected a duration such as \"15m\", \"900s\" or \"12h\"".to_owned())
+}
+
+fn parse_public_url(value: &str) -> Result<Url, String> {
+    let url =
+        Url::parse(value).map_err(|_| "expected an http:// or https:// address".to_owned())?;
+    if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
+        return Err("expected an http:// or https:// address".into());
+    }
+    if url.path() != "/" || url.query().is_some() || url.fragment().is_some() {
+        return Err("expected an origin only, with no path, query or fragment".into());
+    }
+    Ok(url)
+}
+
+impl Settings {
+    /// Loads the settings from the defaults, the file (if any) and the
+    /// environment variables given, in that order.
+    pub fn load(
+        file: Option<(&std::path::Path, &str)>,
+        env: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Self, ConfigError> {
+        let mut layers = Layers::defaults();
+        if let Some((path, text)) = file {
+            layers.apply_file(path, text)?;
+        }
+        layers.apply_env(env)?;
+
+        let listen = layers.parse("listen", true, |v| {
+            SocketAddr::from_str(v)
+                .map_err(|_| "expected an address and port such as 127.0.0.1:3000".into())
+        })?;
+        let public_url = layers.parse("public_url", true, parse_public_url)?;
+        let data_dir = layers.parse("data_dir", true, |v| {
+            if v.is_empty() {
+                Err("must not be empty".into())
+            } else {
+                Ok(PathBuf::from(v))
+            }
+        })?;
+        let database_url = match layers.get("database_url") {
+            Some(_) => layers.parse("database_url", false, DatabaseUrl::parse)?,
+            None => DatabaseUrl(format!(
+                "sqlite://{}",
+                data_dir.join("portico.db").display()
+            )),
+        };
+        let idle_timeout = layers.parse("idle_timeout", true, |v| {
+            let d = parse_duration(v)?;
+            if d < Duration::from_secs(60) {
+                return Err("must be at least 1 minute".into());
+            }
+            Ok(d)
+        })?;
+        let absolute_timeout = layers.parse("absolute_timeout", true, |v| {
+            let d = parse_duration(v)?;
+            if d < idle_timeout {
+                return Err(format!(
+                    "must not be shorter than idle_timeout ({})",
+                    humantime::format_duration(idle_timeout)
+                ));
+            }
+            if d > Duration::from_secs(7 * 24 * 3600) {
+                return Err("must be at most 7 days".into());
+            }
+            Ok(d)
+        })?;
+        let mail_transport = layers.parse("mail_transport", false, MailTransport::parse)?;
+
+        Ok(Settings {
+            listen,
+            public_url,
+            data_dir,
+            database_url,
+            idle_timeout,
+            absolute_timeout,
+            mail_transport,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::Path;
+
+    fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn defaults_are_sqlite_under_data_with_fifteen_minute_idle_timeout() {
+        let s = Settings::load(None, env(&[])).unwrap();
+        assert_eq!(s.listen.to_string(), "127.0.0.1:3000");
+        assert_eq!(s.data_dir, PathBuf::from("./data"));
+        assert_eq!(s.database_url.expose(), "sqlite://./data/portico.db");
+        assert_eq!(s.idle_timeout, Duration::from_secs(15 * 60));
+        assert_eq!(s.absolute_timeout, Duration::from_secs(12 * 3600));
+        assert_eq!(s.mail_transport, MailTransport::File);
+        assert!(!s.is_https());
+    }
+
+    #[test]
+    fn environment_overrides_file_which_overrides_defaults() {
+        let file = "idle_timeout = \"20m\"\ndata_dir = \"/srv/portico\"\n";
+        let s = Settings::load(
+            Some((Path::new("portico.toml"), file)),
+            env(&[("PORTICO_IDLE_TIMEOUT", "30m"), ("HOME", "/root")]),
+        )
+        .unwrap();
+        assert_eq!(s.idle_timeout, Duration::from_secs(30 * 60));
+        assert_eq!(s.data_dir, PathBuf::from("/srv/portico"));
+        assert_eq!(s.database_url.expose(), "sqlite:///srv/portico/portico.db");
+    }
+
+    #[test]
+    fn a_bad_duration_is_refused_naming_the_setting_and_its_variable() {
+        let err = Settings::load(None, env(&[("PORTICO_IDLE_TIMEOUT", "soon")])).unwrap_err();
+        assert_eq!(err.key(), Some("idle_timeout"));
+        let line = err.to_string();
+        assert!(line.contains("`idle_timeout`"), "{line}");
+        assert!(line.contains("PORTICO_IDLE_TIMEOUT"), "{line}");
+        assert!(line.contains("\"soon\""), "{line}");
+        assert!(!line.contains('\n'));
+    }
+
+    #[test]
+    fn a_bad_value_in_the_file_names_the_file() {
+        let err = Settings::load(
+            Some((Path::new("/etc/portico.toml"), "listen = \"here\"")),
+            env(&[]),
+        )
+        .unwrap_err();
+        assert_eq!(err.key(), Some("listen"));
+        assert!(err.to_string().contains("/etc/portico.toml"));
+    }
+
+    #[test]
+    fn unknown_settings_are_refused_rather_than_ignored() {
+        let err = Settings::load(
+            Some((Path::new("p.toml"), "idle_timout = \"5m\"")),
+            env(&[]),
+        )
+        .unwrap_err();
+        assert!(
+            err.to_string().contains("unknown setting `idle_timout`"),
+            "{err}"
+        );
+        let err = Settings::load(None, env(&[("PORTICO_LISTNE", "127.0.0.1:1")])).unwrap_err();
+        assert_eq!(err.key(), Some("listne"));
+    }
+
+    #[test]
+    fn an_absolute_timeout_shorter_than_the_idle_timeout_is_refused() {
+        let err = Settings::load(
+            None,
+            env(&[
+                ("PORTICO_IDLE_TIMEOUT", "30m"),
+                ("PORTICO_ABSOLUTE_TIMEOUT", "10m"),
+            ]),
+        )
+        .unwrap_err();
+        assert_eq!(err.key(), Some("absolute_timeout"));
+    }
+
+    #[test]
+    fn a_database_password_never_appears_in_errors_or_debug_output() {
+        let err = Settings::load(
+            None,
+            env(&[("PORTICO_DATABASE_URL", "mysql://u:hunter2@db/p")]),
+        )
+        .unwrap_err();
+        assert_eq!(err.key(), Some("database_url"));
+        assert!(!err.to_string().contains("hunter2"));
+
+        let s = Settings::load(
+            None,
+            env(&[("PORTICO_DATABASE_URL", "postgres://u:hunter2@db/p")]),
+        )
+        .unwrap();
+        assert!(s.database_url.is_postgres());
+        assert!(!format!("{s:?}").contains("hunter2"));
+        assert_eq!(s.database_url.expose(), "postgres://u:hunter2@db/p");
+    }
+
+    #[test]
+    fn public_url_must_be_an_http_origin_and_https_is_detected() {
+        let err = Settings::load(None, env(&[("PORTICO_PUBLIC_URL", "ftp://portal")])).unwrap_err();
+        assert_eq!(err.key(), Some("public_url"));
+        let err = Settings::load(
+            None,
+            env(&[("PORTICO_PUBLIC_URL", "https://portal.example/app")]),
+        )
+        .unwrap_err();
+        assert_eq!(err.key(), Some("public_url"));
+        let s = Settings::load(
+            None,
+            env(&[("PORTICO_PUBLIC_URL", "https://portal.example")]),
+        )
+        .unwrap();
+        assert!(s.is_https());
+    }
+
+    #[test]
+    fn mail_transport_is_file_or_an_smtp_address() {
+        let s = Settings::load(
+            None,
+            env(&[("PORTICO_MAIL_TRANSPORT", "smtps://mail.example:465")]),
+        )
+        .unwrap();
+        assert!(matches!(s.mail_transport, MailTransport::Smtp(ref u) if u.port() == Some(465)));
+        let err = Settings::load(None, env(&[("PORTICO_MAIL_TRANSPORT", "pigeon")])).unwrap_err();
+        assert_eq!(err.key(), Some("mail_transport"));
+    }
+
+    #[test]
+    fn a_malformed_file_is_refused_naming_the_file() {
+        let err = Settings::load(Some((Path::new("p.toml"), "listen = ")), env(&[])).unwrap_err();
+        assert!(matches!(err, ConfigError::File { .. }));
+        assert!(err.to_string().starts_with("configuration file p.toml:"));
+    }
+}

@@ -1,0 +1,11 @@
+//! Portico's domain library. Every rule lives and is tested here; the web layers
+//! call into it and know nothing of SQL, and this crate knows nothing of HTTP.
+
+pub mod config;
+pub mod error;
+pub mod store;
+
+pub use error::{Error, Result};
+
+#[cfg(feature = "testing")]
+pub mod testing;

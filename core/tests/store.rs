@@ -1,0 +1,106 @@
+//! The schema applies and round-trips on SQLite and on PostgreSQL alike.
+
+use portico_core::{
+    store::{Backend, OrganizationKind, Store},
+    testing::{migrated_store, sqlite_url, ThrowawayPostgres},
+    Error,
+};
+
+async fn round_trip(store: &Store) {
+    let orgs = store.organizations();
+    let created = orgs
+        .create(OrganizationKind::HealthPlan, "  Evergreen Health Plan ")
+        .await
+        .unwrap();
+    assert_eq!(created.display_name, "Evergreen Health Plan");
+    assert_eq!(orgs.get(&created.id).await.unwrap(), created);
+    assert!(matches!(orgs.get("no-such-id").await, Err(Error::NotFound)));
+    assert!(matches!(
+        orgs.create(OrganizationKind::Provider, "   ").await,
+        Err(Error::Invalid {
+            field: "display_name",
+            ..
+        })
+    ));
+
+    let ids = store.identities();
+    let digest = [7u8; 32];
+    let first = ids.find_or_create(&digest).await.unwrap();
+    let again = ids.find_or_create(&digest).await.unwrap();
+    assert_eq!(first, again, "one identity per address");
+    assert_eq!(ids.get(&first.id).await.unwrap(), first);
+    let other = ids.find_or_create(&[8u8; 32]).await.unwrap();
+    assert_ne!(other.id, first.id);
+    assert!(matches!(
+        ids.find_or_create(b"short").await,
+        Err(Error::Invalid {
+            field: "email_digest",
+            ..
+        })
+    ));
+}
+
+/// Several processes starting at once each run the migrations; all must succeed.
+async fn concurrent_migrations(url: &portico_core::config::DatabaseUrl) {
+    let mut tasks = Vec::new();
+    for _ in 0..4 {
+        let url = url.clone();
+        tasks.push(tokio::spawn(async move {
+            let store = Store::connect(&url).await.unwrap();
+            store.migrate().await
+        }));
+    }
+    for task in tasks {
+        task.await
+            .unwrap()
+            .expect("every concurrent migration succeeds");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_migrates_concurrently_and_round_trips() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = sqlite_url(dir.path());
+    concurrent_migrations(&url).await;
+    let store = migrated_store(&url).await;
+    assert_eq!(store.backend(), Backend::Sqlite);
+    round_trip(&store).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_runs_in_wal_mode_with_foreign_keys() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = migrated_store(&sqlite_url(dir.path())).await;
+    let Store::Sqlite(pool) = &store else {
+        unreachable!()
+    };
+    let mode: String = sqlx::query_scalar("PRAGMA journal_mode")
+        .fetch_one(pool)
+        .await
+        .unwrap();
+    assert_eq!(mode, "wal");
+    let fk: i64 = sqlx::query_scalar("PRAGMA foreign_keys")
+        .fetch_one(pool)
+        .await
+        .unwrap();
+    assert_eq!(fk, 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_migrates_concurrently_and_round_trips() {
+    let db = ThrowawayPostgres::create().await;
+    concurrent_migrations(&db.url()).await;
+    let store = migrated_store(&db.url()).await;
+    assert_eq!(store.backend(), Backend::Postgres);
+    round_trip(&store).await;
+    store.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_closed_store_fails_its_ping() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = migrated_store(&sqlite_url(dir.path())).await;
+    store.ping().await.unwrap();
+    store.close().await;
+    assert!(store.ping().await.is_err());
+}

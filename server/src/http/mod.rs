@@ -1,0 +1,85 @@
+//! The HTTP surface: Leptos pages and server functions, `/healthz`, and the
+//! middleware every response passes through.
+
+mod health;
+mod request_log;
+pub mod security;
+
+use std::sync::Arc;
+
+use axum::{extract::FromRef, routing::get, Router};
+use leptos::{config::LeptosOptions, prelude::provide_context};
+use leptos_axum::{generate_route_list, LeptosRoutes};
+use portico_app::{shell, App};
+use portico_core::{config::Settings, store::Store};
+
+/// What every handler may reach.
+#[derive(Clone)]
+pub struct AppState {
+    pub leptos_options: LeptosOptions,
+    pub store: Store,
+    pub settings: Arc<Settings>,
+}
+
+impl AppState {
+    pub fn new(settings: Settings, store: Store) -> Self {
+        Self {
+            leptos_options: leptos_options(&settings),
+            store,
+            settings: Arc::new(settings),
+        }
+    }
+}
+
+impl FromRef<AppState> for LeptosOptions {
+    fn from_ref(state: &AppState) -> Self {
+        state.leptos_options.clone()
+    }
+}
+
+impl FromRef<AppState> for Store {
+    fn from_ref(state: &AppState) -> Self {
+        state.store.clone()
+    }
+}
+
+/// Where the built site is: cargo-leptos says so through `LEPTOS_*` variables;
+/// otherwise the layout of `Cargo.toml`'s `[[workspace.metadata.leptos]]`.
+fn leptos_options(settings: &Settings) -> LeptosOptions {
+    let var =
+        |name: &str, default: &str| std::env::var(name).unwrap_or_else(|_| default.to_owned());
+    LeptosOptions::builder()
+        .output_name(var("LEPTOS_OUTPUT_NAME", "portico"))
+        .site_root(var("LEPTOS_SITE_ROOT", "target/site"))
+        .site_pkg_dir(var("LEPTOS_SITE_PKG_DIR", "pkg"))
+        .site_addr(settings.listen)
+        .build()
+}
+
+/// The whole application.
+pub fn router(state: AppState) -> Router {
+    let routes = generate_route_list(App);
+    let options = state.leptos_options.clone();
+    let context_state = state.clone();
+    let page_context = move || {
+        security::provide_nonce_from_request();
+        provide_context(context_state.store.clone());
+    };
+
+    let router = Router::new()
+        .route("/healthz", get(health::healthz))
+        .leptos_routes_with_context(&state, routes, page_context.clone(), {
+            let options = options.clone();
+            move || shell(options.clone())
+        })
+        .fallback(leptos_axum::file_and_error_handler_with_context::<
+            AppState,
+            _,
+        >(page_context, shell));
+    request_log::apply(router)
+        .layer(axum::middleware::from_fn_with_state(
+            Arc::new(security::SecurityPolicy::new(&state.settings)),
+            security::headers,
+        ))
+        .with_state(state)
+}

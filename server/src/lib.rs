@@ -1,0 +1,11 @@
+//! The `portico` server: command line, HTTP (Leptos pages, health, later the REST
+//! API), middleware and, later, background workers. Handlers stay thin and call
+//! into `portico_core`.
+
+pub mod cli;
+pub mod error;
+pub mod http;
+pub mod logging;
+pub mod serve;
+
+pub use error::ServerError;

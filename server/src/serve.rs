@@ -1,0 +1,104 @@
+//! Starting and stopping the server.
+
+use std::{net::SocketAddr, path::Path};
+
+use portico_core::{config::Settings, store::Store};
+use tokio::net::TcpListener;
+
+use crate::{http, ServerError};
+
+/// Creates the data directory, readable by this user only, when it is missing.
+pub fn prepare_data_dir(dir: &Path) -> Result<(), ServerError> {
+    use std::os::unix::fs::DirBuilderExt;
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+        .map_err(ServerError::io(format!("data directory {}", dir.display())))
+}
+
+/// Opens the database and brings its schema up to date.
+pub async fn open_store(settings: &Settings) -> Result<Store, ServerError> {
+    prepare_data_dir(&settings.data_dir)?;
+    let store = Store::connect(&settings.database_url).await?;
+    store.migrate().await?;
+    Ok(store)
+}
+
+/// `portico migrate`.
+pub async fn migrate(settings: &Settings) -> Result<(), ServerError> {
+    let store = open_store(settings).await?;
+    store.close().await;
+    tracing::info!("database schema is up to date");
+    Ok(())
+}
+
+/// A server bound to its address, not yet serving.
+pub struct Server {
+    listener: TcpListener,
+    router: axum::Router,
+}
+
+impl Server {
+    pub async fn bind(settings: Settings, store: Store) -> Result<Self, ServerError> {
+        let listener = TcpListener::bind(settings.listen)
+            .await
+            .map_err(ServerError::io(format!(
+                "listen address {}",
+                settings.listen
+            )))?;
+        let router = http::router(http::AppState::new(settings, store));
+        Ok(Self { listener, router })
+    }
+
+    pub fn local_addr(&self) -> Result<SocketAddr, ServerError> {
+        self.listener
+            .local_addr()
+            .map_err(ServerError::io("listen address"))
+    }
+
+    /// Serves until `shutdown` completes, then finishes the requests under way.
+    pub async fn run(
+        self,
+        shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+    ) -> Result<(), ServerError> {
+        axum::serve(
+            self.listener,
+            self.router
+                .into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(shutdown)
+        .await
+        .map_err(ServerError::io("serving"))
+    }
+}
+
+/// `portico serve`: runs until SIGTERM or SIGINT.
+pub async fn serve(settings: Settings) -> Result<(), ServerError> {
+    let store = open_store(&settings).await?;
+    let public_url = settings.public_url.clone();
+    let server = Server::bind(settings, store.clone()).await?;
+    tracing::info!(address = %server.local_addr()?, "Portico is listening");
+    println!("Portico is ready at {public_url}");
+    server.run(shutdown_signal()).await?;
+    store.close().await;
+    tracing::info!("Portico stopped");
+    Ok(())
+}
+
+/// Completes on the first SIGTERM or SIGINT.
+async fn shutdown_signal() {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut term = match signal(SignalKind::terminate()) {
+        Ok(s) => s,
+        Err(err) => {
+            tracing::error!(error = %err, "cannot listen for SIGTERM; stopping on Ctrl-C only");
+            let _ = tokio::signal::ctrl_c().await;
+            return;
+        }
+    };
+    tokio::select! {
+        _ = term.recv() => tracing::info!("SIGTERM received; finishing requests under way"),
+        _ = tokio::signal::ctrl_c() => tracing::info!("SIGINT received; finishing requests under way"),
+    }
+}

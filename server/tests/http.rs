@@ -1,0 +1,194 @@
+//! The server over real HTTP on an ephemeral port: health, security headers and
+//! the CSP nonce, on SQLite and on PostgreSQL.
+
+use std::net::SocketAddr;
+
+use portico_core::{
+    config::Settings,
+    store::Store,
+    testing::{migrated_store, sqlite_url, ThrowawayPostgres},
+};
+use portico_server::serve::Server;
+use tokio::sync::oneshot;
+
+struct TestServer {
+    base: String,
+    stop: Option<oneshot::Sender<()>>,
+    done: tokio::task::JoinHandle<()>,
+}
+
+impl TestServer {
+    async fn start(store: Store, extra_env: &[(&str, &str)]) -> Self {
+        let mut env = vec![("PORTICO_LISTEN".to_owned(), "127.0.0.1:0".to_owned())];
+        env.extend(
+            extra_env
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string())),
+        );
+        let settings = Settings::load(None, env).unwrap();
+        let server = Server::bind(settings, store).await.unwrap();
+        let addr: SocketAddr = server.local_addr().unwrap();
+        let (stop, stopped) = oneshot::channel::<()>();
+        let done = tokio::spawn(async move {
+            server
+                .run(async {
+                    let _ = stopped.await;
+                })
+                .await
+                .unwrap();
+        });
+        Self {
+            base: format!("http://{addr}"),
+            stop: Some(stop),
+            done,
+        }
+    }
+
+    async fn get(&self, path: &str) -> reqwest::Response {
+        reqwest::get(format!("{}{path}", self.base)).await.unwrap()
+    }
+
+    async fn stop(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        (&mut self.done).await.unwrap();
+    }
+}
+
+async fn sqlite_server(dir: &tempfile::TempDir, extra_env: &[(&str, &str)]) -> (TestServer, Store) {
+    let store = migrated_store(&sqlite_url(dir.path())).await;
+    (TestServer::start(store.clone(), extra_env).await, store)
+}
+
+async fn health_status(server: &TestServer) -> (u16, serde_json::Value) {
+    let res = server.get("/healthz").await;
+    let status = res.status().as_u16();
+    (
+        status,
+        serde_json::from_str(&res.text().await.unwrap()).unwrap(),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn healthz_is_200_on_sqlite_and_503_once_the_database_is_gone() {
+    let dir = tempfile::tempdir().unwrap();
+    let (server, store) = sqlite_server(&dir, &[]).await;
+    let (status, body) = health_status(&server).await;
+    assert_eq!(status, 200);
+    assert_eq!(body["status"], "ok");
+
+    store.close().await;
+    let (status, body) = health_status(&server).await;
+    assert_eq!(status, 503);
+    assert_eq!(body["database"], "unreachable");
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn healthz_is_200_on_postgres_and_503_once_the_database_is_dropped() {
+    let db = ThrowawayPostgres::create().await;
+    let store = migrated_store(&db.url()).await;
+    let server = TestServer::start(store, &[]).await;
+    assert_eq!(health_status(&server).await.0, 200);
+
+    db.drop_now().await;
+    let (status, body) = health_status(&server).await;
+    assert_eq!(status, 503);
+    assert_eq!(body["status"], "unavailable");
+    // The body says nothing about why: no driver message, no address.
+    assert!(!body.to_string().contains("postgres"));
+    server.stop().await;
+}
+
+fn header<'a>(res: &'a reqwest::Response, name: &str) -> &'a str {
+    res.headers()
+        .get(name)
+        .unwrap_or_else(|| panic!("missing header {name}"))
+        .to_str()
+        .unwrap()
+}
+
+/// The nonce named in a Content-Security-Policy's script-src.
+fn csp_nonce(csp: &str) -> String {
+    let start = csp.find("'nonce-").expect("script-src carries a nonce") + "'nonce-".len();
+    let end = csp[start..].find('\'').unwrap() + start;
+    csp[start..end].to_owned()
+}
+
+fn assert_security_headers(res: &reqwest::Response) {
+    let csp = header(res, "content-security-policy");
+    assert!(csp.contains("frame-ancestors 'none'"), "{csp}");
+    assert!(csp.contains("default-src 'none'"), "{csp}");
+    assert!(!csp.contains("unsafe-inline"), "{csp}");
+    assert!(
+        !csp.contains("unsafe-eval'") || csp.contains("'wasm-unsafe-eval'"),
+        "{csp}"
+    );
+    assert_eq!(header(res, "x-content-type-options"), "nosniff");
+    assert_eq!(header(res, "referrer-policy"), "no-referrer");
+    assert_eq!(header(res, "cache-control"), "no-store");
+    assert!(!header(res, "x-request-id").is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_page_carries_security_headers_and_every_script_carries_the_csp_nonce() {
+    let dir = tempfile::tempdir().unwrap();
+    let (server, _store) = sqlite_server(&dir, &[]).await;
+    let res = server.get("/").await;
+    assert_eq!(res.status().as_u16(), 200);
+    assert_security_headers(&res);
+    assert!(
+        res.headers().get("strict-transport-security").is_none(),
+        "no HSTS over http"
+    );
+    let nonce = csp_nonce(header(&res, "content-security-policy"));
+    assert!(nonce.len() >= 22, "at least 128 bits of nonce");
+
+    let html = res.text().await.unwrap();
+    assert!(
+        html.contains("Your secure health messages"),
+        "rendered on the server"
+    );
+    let scripts: Vec<&str> = html
+        .match_indices("<script")
+        .map(|(i, _)| &html[i..])
+        .collect();
+    assert!(!scripts.is_empty(), "the page loads the hydration scripts");
+    for script in scripts {
+        let tag = &script[..script.find('>').unwrap()];
+        assert!(
+            tag.contains(&format!("nonce=\"{nonce}\"")),
+            "script without the response's nonce: {tag}"
+        );
+    }
+
+    // A new response, a new nonce.
+    let again = server.get("/").await;
+    assert_ne!(csp_nonce(header(&again, "content-security-policy")), nonce);
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unknown_address_is_a_404_page_with_the_same_headers() {
+    let dir = tempfile::tempdir().unwrap();
+    let (server, _store) = sqlite_server(&dir, &[]).await;
+    let res = server.get("/no/such/page?x=1").await;
+    assert_eq!(res.status().as_u16(), 404);
+    assert_security_headers(&res);
+    assert!(res.text().await.unwrap().contains("Page not found"));
+
+    let res = server.get("/healthz").await;
+    assert_security_headers(&res);
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hsts_is_sent_when_the_public_address_is_https() {
+    let dir = tempfile::tempdir().unwrap();
+    let (server, _store) =
+        sqlite_server(&dir, &[("PORTICO_PUBLIC_URL", "https://portal.example")]).await;
+    let res = server.get("/").await;
+    assert!(header(&res, "strict-transport-security").starts_with("max-age="));
+    server.stop().await;
+}
