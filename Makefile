@@ -65,14 +65,16 @@ toolchain:
 	rustup target add --toolchain $(RUST_TOOLCHAIN) wasm32-unknown-unknown
 	rustup component add --toolchain $(RUST_TOOLCHAIN) rustfmt clippy
 
-# cargo-leptos' own release profile is fat LTO with one codegen unit (about 40
-# minutes on two cores); thin settings build it several times faster.
+# The tools are built with a light release profile: their own (fat LTO, one
+# codegen unit) took about 40 minutes for cargo-leptos on two cores, and these
+# tools spend their time waiting on cargo, not computing.
+TOOL_PROFILE := CARGO_PROFILE_RELEASE_LTO=false CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16 CARGO_PROFILE_RELEASE_OPT_LEVEL=1
+
 cargo-leptos: toolchain
 	@if cargo-leptos --version 2>/dev/null | grep -q " $(CARGO_LEPTOS_VERSION)$$"; then \
 	  echo "cargo-leptos $(CARGO_LEPTOS_VERSION) is installed"; \
 	else \
-	  CARGO_PROFILE_RELEASE_LTO=false CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16 \
-	  cargo +$(RUST_TOOLCHAIN) install cargo-leptos --version $(CARGO_LEPTOS_VERSION) --locked --features no_downloads; \
+	  $(TOOL_PROFILE) cargo +$(RUST_TOOLCHAIN) install cargo-leptos --version $(CARGO_LEPTOS_VERSION) --locked --features no_downloads; \
 	fi
 
 # Not --locked: its lock file names a crate version the registry no longer serves.
@@ -80,8 +82,7 @@ wasm-bindgen: toolchain
 	@if wasm-bindgen --version 2>/dev/null | grep -q " $(WASM_BINDGEN_VERSION)$$"; then \
 	  echo "wasm-bindgen-cli $(WASM_BINDGEN_VERSION) is installed"; \
 	else \
-	  CARGO_PROFILE_RELEASE_LTO=false CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16 \
-	  cargo +$(RUST_TOOLCHAIN) install wasm-bindgen-cli --version =$(WASM_BINDGEN_VERSION); \
+	  $(TOOL_PROFILE) cargo +$(RUST_TOOLCHAIN) install wasm-bindgen-cli --version =$(WASM_BINDGEN_VERSION); \
 	fi
 
 # wasm-opt (npm binaryen) for release builds, playwright-core for the browser tests.

@@ -30,7 +30,7 @@ impl ThrowawayPostgres {
         let mut conn = PgConnection::connect(&admin).await.unwrap_or_else(|e| {
             panic!("PostgreSQL is required for this test and is not reachable at {admin}: {e}")
         });
-        let name = format!("portico_test_{}", uuid::Uuid::new_v4().simple());
+        let name = format!("portico_test_{}", uuid::Uuid::now_v7().simple());
         conn.execute(format!("CREATE DATABASE {name}").as_str())
             .await
             .expect("create throwaway database");

@@ -131,23 +131,26 @@ fn terminate(child: &mut std::process::Child) -> std::process::ExitStatus {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn logs_carry_request_ids_but_never_query_strings_or_concrete_paths() {
+#[test]
+fn logs_carry_request_ids_but_never_query_strings_or_concrete_paths() {
     let dir = tempfile::tempdir().unwrap();
     let (mut child, base, mut stdout) = serve(&dir.path().join("data"));
-    let res = reqwest::get(format!(
-        "{base}/open/TOKEN-MARKER-8f1c?subject=PHI-MARKER-ecg"
-    ))
-    .await
-    .unwrap();
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .build()
+        .into();
+    let res = agent
+        .get(format!(
+            "{base}/open/TOKEN-MARKER-8f1c?subject=PHI-MARKER-ecg"
+        ))
+        .call()
+        .unwrap();
     let request_id = res.headers()["x-request-id"].to_str().unwrap().to_owned();
-    assert_eq!(
-        reqwest::get(format!("{base}/healthz?q=PHI-MARKER-2"))
-            .await
-            .unwrap()
-            .status(),
-        200
-    );
+    let health = agent
+        .get(format!("{base}/healthz?q=PHI-MARKER-2"))
+        .call()
+        .unwrap();
+    assert_eq!(health.status(), 200);
 
     let status = terminate(&mut child);
     assert!(status.success(), "graceful shutdown exits 0: {status}");

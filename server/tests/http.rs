@@ -11,6 +11,32 @@ use portico_core::{
 use portico_server::serve::Server;
 use tokio::sync::oneshot;
 
+/// A response as a browser would see it: status, headers, body.
+struct Page {
+    status: u16,
+    headers: axum::http::HeaderMap,
+    body: String,
+}
+
+/// GET with a plain blocking client on a thread of its own (no hyper client in
+/// the tests, so the test build shares the server's dependency features).
+async fn fetch(url: String) -> Page {
+    tokio::task::spawn_blocking(move || {
+        let agent: ureq::Agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .build()
+            .into();
+        let mut res = agent.get(&url).call().expect("the server answers");
+        Page {
+            status: res.status().as_u16(),
+            headers: res.headers().clone(),
+            body: res.body_mut().read_to_string().expect("a text body"),
+        }
+    })
+    .await
+    .unwrap()
+}
+
 struct TestServer {
     base: String,
     stop: Option<oneshot::Sender<()>>,
@@ -44,8 +70,8 @@ impl TestServer {
         }
     }
 
-    async fn get(&self, path: &str) -> reqwest::Response {
-        reqwest::get(format!("{}{path}", self.base)).await.unwrap()
+    async fn get(&self, path: &str) -> Page {
+        fetch(format!("{}{path}", self.base)).await
     }
 
     async fn stop(mut self) {
@@ -63,11 +89,7 @@ async fn sqlite_server(dir: &tempfile::TempDir, extra_env: &[(&str, &str)]) -> (
 
 async fn health_status(server: &TestServer) -> (u16, serde_json::Value) {
     let res = server.get("/healthz").await;
-    let status = res.status().as_u16();
-    (
-        status,
-        serde_json::from_str(&res.text().await.unwrap()).unwrap(),
-    )
+    (res.status, serde_json::from_str(&res.body).unwrap())
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -101,8 +123,8 @@ async fn healthz_is_200_on_postgres_and_503_once_the_database_is_dropped() {
     server.stop().await;
 }
 
-fn header<'a>(res: &'a reqwest::Response, name: &str) -> &'a str {
-    res.headers()
+fn header<'a>(res: &'a Page, name: &str) -> &'a str {
+    res.headers
         .get(name)
         .unwrap_or_else(|| panic!("missing header {name}"))
         .to_str()
@@ -116,7 +138,7 @@ fn csp_nonce(csp: &str) -> String {
     csp[start..end].to_owned()
 }
 
-fn assert_security_headers(res: &reqwest::Response) {
+fn assert_security_headers(res: &Page) {
     let csp = header(res, "content-security-policy");
     assert!(csp.contains("frame-ancestors 'none'"), "{csp}");
     assert!(csp.contains("default-src 'none'"), "{csp}");
@@ -136,16 +158,16 @@ async fn a_page_carries_security_headers_and_every_script_carries_the_csp_nonce(
     let dir = tempfile::tempdir().unwrap();
     let (server, _store) = sqlite_server(&dir, &[]).await;
     let res = server.get("/").await;
-    assert_eq!(res.status().as_u16(), 200);
+    assert_eq!(res.status, 200);
     assert_security_headers(&res);
     assert!(
-        res.headers().get("strict-transport-security").is_none(),
+        res.headers.get("strict-transport-security").is_none(),
         "no HSTS over http"
     );
     let nonce = csp_nonce(header(&res, "content-security-policy"));
     assert!(nonce.len() >= 22, "at least 128 bits of nonce");
 
-    let html = res.text().await.unwrap();
+    let html = &res.body;
     assert!(
         html.contains("Your secure health messages"),
         "rendered on the server"
@@ -174,9 +196,9 @@ async fn an_unknown_address_is_a_404_page_with_the_same_headers() {
     let dir = tempfile::tempdir().unwrap();
     let (server, _store) = sqlite_server(&dir, &[]).await;
     let res = server.get("/no/such/page?x=1").await;
-    assert_eq!(res.status().as_u16(), 404);
+    assert_eq!(res.status, 404);
     assert_security_headers(&res);
-    assert!(res.text().await.unwrap().contains("Page not found"));
+    assert!(res.body.contains("Page not found"));
 
     let res = server.get("/healthz").await;
     assert_security_headers(&res);
