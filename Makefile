@@ -115,8 +115,7 @@ release: tools
 # What the first page loads, compressed as a server would send it.
 sizes: release
 	@for f in target/site/pkg/portico.wasm target/site/pkg/portico.js target/site/pkg/portico.css; do \
-	  printf '%-32s %8d bytes, %8d gzipped, %8d brotli\n' "$$f" $$(stat -c %s $$f) \
-	    $$(gzip -9c $$f | wc -c) $$( (command -v brotli >/dev/null && brotli -c $$f || gzip -9c $$f) | wc -c); \
+	  printf '%-32s %8d bytes, %8d gzipped\n' "$$f" $$(stat -c %s $$f) $$(gzip -9c $$f | wc -c); \
 	done
 
 lint: toolchain
