@@ -29,6 +29,21 @@ pub enum Error {
     /// The thing asked for does not exist (or is not visible to the asker).
     #[error("not found")]
     NotFound,
+    /// The content was sealed to a key that has since been erased on request
+    /// (crypto-shredding): the portal says "this content was erased", it is no fault.
+    #[error("this content was erased")]
+    Erased,
+    /// A cryptographic check failed: the item is damaged or altered, is not sealed
+    /// to this reader, or a wrapped key does not open under the root key. The text
+    /// is fixed, so it can never carry content or key material.
+    #[error("crypto: {0}")]
+    Crypto(&'static str),
+    /// The root key file (or one of its rotated versions) cannot be used.
+    #[error("root key file {}: {problem}", path.display())]
+    RootKey {
+        path: std::path::PathBuf,
+        problem: String,
+    },
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -4,6 +4,7 @@
 pub mod config;
 pub mod error;
 pub mod store;
+pub mod vault;
 
 pub use error::{Error, Result};
 
