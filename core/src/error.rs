@@ -29,6 +29,15 @@ pub enum Error {
     /// The thing asked for does not exist (or is not visible to the asker).
     #[error("not found")]
     NotFound,
+    /// An audit event could not be committed (or the audit log is shut down).
+    /// The view or action it describes must not happen: nothing is served unless
+    /// its event is recorded.
+    #[error("audit log unavailable: {0}")]
+    AuditUnavailable(String),
+    /// An audit row read back holds something this version cannot read, such
+    /// as an unknown action name; `verify` tells whether the row was altered.
+    #[error("audit row {seq}: {problem}")]
+    AuditCorrupt { seq: i64, problem: String },
     /// The content was sealed to a key that has since been erased on request
     /// (crypto-shredding): the portal says "this content was erased", it is no fault.
     #[error("this content was erased")]

@@ -1,0 +1,38 @@
+//! The tamper-evident audit log.
+//!
+//! Every view and every action becomes an [`AuditEvent`]: who ([`Actor`]), did
+//! what ([`Action`]), to which ids, with what [`Outcome`], from where. Ids only,
+//! never health information.
+//!
+//! - Write before serve: [`AuditLog::record`] returns only once the event is
+//!   durably committed; a view whose event cannot be committed must fail.
+//! - Group commit: one writer task per process batches everything queued into
+//!   one transaction ([`writer`]).
+//! - Append-only: database triggers refuse UPDATE and DELETE of audit rows.
+//! - Tamper-evident: each row carries the SHA-256 of the row before it and of
+//!   itself ([`chain`]); [`verify`] walks the chain and names the first bad row.
+//! - [`export`] writes JSON lines or CSV. [`events_about`] finds every event
+//!   naming an id (a patient's access history, a message's read receipts),
+//!   [`events_by`] an actor's events, [`events_in_organization`] an
+//!   organization's; newest first, a page at a time.
+
+mod action;
+mod append;
+pub mod chain;
+mod event;
+mod export;
+pub mod index;
+mod read;
+mod verify;
+pub mod writer;
+
+pub use action::Action;
+pub use append::Appender;
+pub use chain::{AuditRow, GENESIS};
+pub use event::{
+    Actor, ActorKind, AuditEvent, Outcome, Seq, ID_MAX_LEN, SUBJECTS_MAX, USER_AGENT_MAX_CHARS,
+};
+pub use export::{export, ExportFormat};
+pub use read::{events_about, events_by, events_in_organization, Page, RecordedEvent, PAGE_MAX};
+pub use verify::{verify, ChainBreak, Problem, VerifyReport};
+pub use writer::{AuditLog, BATCH_MAX};
