@@ -16,11 +16,12 @@ pub const LOG_VAR: &str = "PORTICO_LOG";
 
 /// Every setting, by the name it has in the configuration file. Its environment
 /// variable is `PORTICO_` and the name in capitals.
-pub const SETTING_NAMES: [&str; 7] = [
+pub const SETTING_NAMES: [&str; 8] = [
     "listen",
     "public_url",
     "data_dir",
     "database_url",
+    "root_key_file",
     "idle_timeout",
     "absolute_timeout",
     "mail_transport",
@@ -37,6 +38,10 @@ pub struct Settings {
     pub data_dir: PathBuf,
     /// `sqlite:…` or `postgres://…`. Kept out of `Debug` output: it may hold a password.
     pub database_url: DatabaseUrl,
+    /// The root key file, when it is kept outside the data directory (say, on a
+    /// mounted secret); by default `<data_dir>/master.key`, made on first start.
+    /// Rotated versions sit beside it as `<file>.v2`, `<file>.v3`, ….
+    pub root_key_file: Option<PathBuf>,
     /// A session with no activity for this long ends.
     pub idle_timeout: Duration,
     /// A session ends this long after sign-in, active or not.
@@ -333,6 +338,16 @@ impl Settings {
                 data_dir.join("portico.db").display()
             )),
         };
+        let root_key_file = match layers.get("root_key_file") {
+            Some(_) => Some(layers.parse("root_key_file", true, |v| {
+                if v.is_empty() {
+                    Err("must not be empty".into())
+                } else {
+                    Ok(PathBuf::from(v))
+                }
+            })?),
+            None => None,
+        };
         let idle_timeout = layers.parse("idle_timeout", true, |v| {
             let d = parse_duration(v)?;
             if d < Duration::from_secs(60) {
@@ -360,6 +375,7 @@ impl Settings {
             public_url,
             data_dir,
             database_url,
+            root_key_file,
             idle_timeout,
             absolute_timeout,
             mail_transport,
@@ -385,6 +401,7 @@ mod tests {
         assert_eq!(s.listen.to_string(), "127.0.0.1:3000");
         assert_eq!(s.data_dir, PathBuf::from("./data"));
         assert_eq!(s.database_url.expose(), "sqlite://./data/portico.db");
+        assert_eq!(s.root_key_file, None, "master.key in the data directory");
         assert_eq!(s.idle_timeout, Duration::from_secs(15 * 60));
         assert_eq!(s.absolute_timeout, Duration::from_secs(12 * 3600));
         assert_eq!(s.mail_transport, MailTransport::File);

@@ -28,6 +28,92 @@ pub enum Command {
     Serve,
     /// Bring the database schema up to date, then exit.
     Migrate,
+    /// The root key.
+    Keys {
+        #[command(subcommand)]
+        command: KeysCommand,
+    },
+    /// Recipient identities.
+    Identity {
+        #[command(subcommand)]
+        command: IdentityCommand,
+    },
+    /// The audit log.
+    Audit {
+        #[command(subcommand)]
+        command: AuditCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KeysCommand {
+    /// Make a new root key version and re-wrap every identity secret under it,
+    /// in batches; run again to finish one that was interrupted. The old version
+    /// is retired (its file deleted) once nothing uses it. Safe while serving.
+    Rotate {
+        /// Secrets re-wrapped per transaction.
+        #[arg(long, default_value_t = 500, value_parser = clap::value_parser!(u32).range(1..=10_000))]
+        batch_size: u32,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum IdentityCommand {
+    /// Destroy the secret key of the identity with this email address
+    /// (crypto-shredding): everything sealed to it stays, unreadable for good.
+    Erase {
+        /// The email address (matched as the portal normalizes it).
+        email: String,
+        /// Do not ask for confirmation (asked only on a terminal).
+        #[arg(long)]
+        yes: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// Check the hash chain: exit 0 if it is intact, 1 naming the first bad row.
+    Verify,
+    /// Write the events of a time range, oldest first.
+    Export {
+        /// From this time on (inclusive): 2026-11-01 or 2026-11-01T08:00:00Z.
+        #[arg(long, value_parser = parse_time)]
+        since: i64,
+        /// Up to this time (exclusive); a date alone means its midnight (UTC).
+        #[arg(long, value_parser = parse_time)]
+        until: i64,
+        #[arg(long, value_enum, default_value_t = ExportFormatArg::Jsonl)]
+        format: ExportFormatArg,
+        /// Write to this file (made readable by its owner only) instead of stdout.
+        #[arg(long, value_name = "FILE")]
+        output: Option<PathBuf>,
+    },
+}
+
+#[derive(Clone, Copy, Debug, clap::ValueEnum)]
+pub enum ExportFormatArg {
+    /// One JSON object per line.
+    Jsonl,
+    /// Comma-separated, with a header line.
+    Csv,
+}
+
+/// A UTC date (`2026-11-01`, meaning its midnight) or RFC 3339 time, as Unix
+/// milliseconds.
+pub fn parse_time(value: &str) -> Result<i64, String> {
+    let text = if value.len() == 10 {
+        format!("{value}T00:00:00Z")
+    } else {
+        value.to_owned()
+    };
+    let time = humantime::parse_rfc3339(&text).map_err(|_| {
+        "expected a date such as 2026-11-01 or a UTC time such as 2026-11-01T08:00:00Z".to_owned()
+    })?;
+    let ms = time
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_err(|_| "must not be before 1970".to_owned())?
+        .as_millis();
+    i64::try_from(ms).map_err(|_| "is too far in the future".to_owned())
 }
 
 impl Cli {
@@ -46,5 +132,47 @@ impl Cli {
         let env = std::env::vars_os()
             .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)));
         Settings::load(text.as_ref().map(|(p, t)| (p.as_path(), t.as_str())), env)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn export_times_are_utc_dates_or_rfc3339() {
+        assert_eq!(parse_time("1970-01-02"), Ok(86_400_000));
+        assert_eq!(parse_time("1970-01-01T00:00:01Z"), Ok(1_000));
+        assert!(parse_time("yesterday").unwrap_err().contains("2026-11-01"));
+        assert!(parse_time("2026-13-01").is_err());
+    }
+
+    #[test]
+    fn the_command_line_parses() {
+        Cli::command().debug_assert();
+        let cli = Cli::try_parse_from([
+            "portico",
+            "audit",
+            "export",
+            "--since",
+            "2026-11-01",
+            "--until",
+            "2026-12-01",
+            "--format",
+            "csv",
+        ])
+        .unwrap();
+        assert!(matches!(
+            cli.command,
+            Some(Command::Audit {
+                command: AuditCommand::Export {
+                    format: ExportFormatArg::Csv,
+                    output: None,
+                    ..
+                }
+            })
+        ));
+        assert!(Cli::try_parse_from(["portico", "keys", "rotate", "--batch-size", "0"]).is_err());
     }
 }

@@ -6,6 +6,7 @@ pub mod cli;
 pub mod error;
 pub mod http;
 pub mod logging;
+pub mod operator;
 pub mod serve;
 
 pub use error::ServerError;

@@ -15,7 +15,11 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    portico_server::logging::init();
+    let output = match cli.command {
+        None | Some(Command::Serve) => portico_server::logging::Output::Stdout,
+        Some(_) => portico_server::logging::Output::Stderr,
+    };
+    portico_server::logging::init(output);
 
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -28,13 +32,18 @@ fn main() -> ExitCode {
         }
     };
     let outcome = runtime.block_on(async move {
+        use portico_server::{operator, serve};
+        let done = |r: Result<(), _>| r.map(|()| ExitCode::SUCCESS);
         match cli.command.unwrap_or_default() {
-            Command::Serve => portico_server::serve::serve(settings).await,
-            Command::Migrate => portico_server::serve::migrate(&settings).await,
+            Command::Serve => done(serve::serve(settings).await),
+            Command::Migrate => done(serve::migrate(&settings).await),
+            Command::Keys { command } => operator::keys(&settings, command).await,
+            Command::Identity { command } => operator::identity(&settings, command).await,
+            Command::Audit { command } => operator::audit(&settings, command).await,
         }
     });
     match outcome {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(code) => code,
         Err(err) => {
             tracing::error!(error = %err, "portico stopped");
             eprintln!("portico: {err}");

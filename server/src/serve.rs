@@ -1,8 +1,13 @@
 //! Starting and stopping the server.
 
-use std::{net::SocketAddr, path::Path};
+use std::{net::SocketAddr, path::Path, sync::Arc};
 
-use portico_core::{config::Settings, store::Store};
+use portico_core::{
+    audit::AuditLog,
+    config::Settings,
+    store::Store,
+    vault::{RootKeyring, Vault},
+};
 use tokio::net::TcpListener;
 
 use crate::{http, ServerError};
@@ -25,6 +30,38 @@ pub async fn open_store(settings: &Settings) -> Result<Store, ServerError> {
     Ok(store)
 }
 
+/// What every request and command works with: the database, the vault (root key
+/// loaded and checked) and the audit log's writer.
+#[derive(Clone)]
+pub struct Services {
+    pub store: Store,
+    pub vault: Arc<Vault>,
+    pub audit: AuditLog,
+}
+
+impl Services {
+    /// Opens the database (migrating it), loads the root keyring and the vault,
+    /// and starts the audit writer. A root key file that others can read, of the
+    /// wrong length, or not the one the database was sealed under stops here.
+    pub async fn open(settings: &Settings) -> Result<Self, ServerError> {
+        let store = open_store(settings).await?;
+        let keyring = RootKeyring::open(&settings.data_dir, settings.root_key_file.as_deref())?;
+        let vault = Arc::new(Vault::load(store.clone(), keyring).await?);
+        let audit = AuditLog::start(store.clone());
+        Ok(Self {
+            store,
+            vault,
+            audit,
+        })
+    }
+
+    /// Writes the queued audit events, then closes the database.
+    pub async fn close(self) {
+        self.audit.shutdown().await;
+        self.store.close().await;
+    }
+}
+
 /// `portico migrate`.
 pub async fn migrate(settings: &Settings) -> Result<(), ServerError> {
     let store = open_store(settings).await?;
@@ -40,14 +77,14 @@ pub struct Server {
 }
 
 impl Server {
-    pub async fn bind(settings: Settings, store: Store) -> Result<Self, ServerError> {
+    pub async fn bind(settings: Settings, services: Services) -> Result<Self, ServerError> {
         let listener = TcpListener::bind(settings.listen)
             .await
             .map_err(ServerError::io(format!(
                 "listen address {}",
                 settings.listen
             )))?;
-        let router = http::router(http::AppState::new(settings, store));
+        let router = http::router(http::AppState::new(settings, services));
         Ok(Self { listener, router })
     }
 
@@ -75,13 +112,13 @@ impl Server {
 
 /// `portico serve`: runs until SIGTERM or SIGINT.
 pub async fn serve(settings: Settings) -> Result<(), ServerError> {
-    let store = open_store(&settings).await?;
+    let services = Services::open(&settings).await?;
     let public_url = settings.public_url.clone();
-    let server = Server::bind(settings, store.clone()).await?;
+    let server = Server::bind(settings, services.clone()).await?;
     tracing::info!(address = %server.local_addr()?, "Portico is listening");
     println!("Portico is ready at {public_url}");
     server.run(shutdown_signal()).await?;
-    store.close().await;
+    services.close().await;
     tracing::info!("Portico stopped");
     Ok(())
 }

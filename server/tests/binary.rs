@@ -170,3 +170,40 @@ fn logs_carry_request_ids_but_never_query_strings_or_concrete_paths() {
     );
     assert!(logs.contains("Portico stopped"));
 }
+
+#[test]
+fn a_root_key_file_others_can_read_or_of_the_wrong_length_stops_start_up() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    // The first start makes the key, readable by its owner only.
+    let (mut child, _, _stdout) = serve(&data);
+    assert!(terminate(&mut child).success());
+    let key = data.join("master.key");
+    let mode = std::fs::metadata(&key).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600);
+    assert_eq!(std::fs::read(&key).unwrap().len(), 32);
+
+    let start = || {
+        portico()
+            .env("PORTICO_DATA_DIR", &data)
+            .env("PORTICO_LISTEN", "127.0.0.1:0")
+            .output()
+            .unwrap()
+    };
+    std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let refused = start();
+    assert!(!refused.status.success());
+    let said = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        said.contains("master.key") && said.contains("chmod 600"),
+        "{said}"
+    );
+
+    std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600)).unwrap();
+    std::fs::write(&key, [7u8; 31]).unwrap();
+    let refused = start();
+    assert!(!refused.status.success());
+    let said = String::from_utf8_lossy(&refused.stderr);
+    assert!(said.contains("master.key") && said.contains("32"), "{said}");
+}

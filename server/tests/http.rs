@@ -1,14 +1,16 @@
 //! The server over real HTTP on an ephemeral port: health, security headers and
 //! the CSP nonce, on SQLite and on PostgreSQL.
 
-use std::net::SocketAddr;
+use std::{net::SocketAddr, sync::Arc};
 
 use portico_core::{
+    audit::AuditLog,
     config::Settings,
     store::Store,
     testing::{migrated_store, sqlite_url, ThrowawayPostgres},
+    vault::{RootKeyring, Vault},
 };
-use portico_server::serve::Server;
+use portico_server::serve::{Server, Services};
 use tokio::sync::oneshot;
 
 /// A response as a browser would see it: status, headers, body.
@@ -41,6 +43,8 @@ struct TestServer {
     base: String,
     stop: Option<oneshot::Sender<()>>,
     done: tokio::task::JoinHandle<()>,
+    /// Holds the root key file.
+    _keys: tempfile::TempDir,
 }
 
 impl TestServer {
@@ -52,7 +56,14 @@ impl TestServer {
                 .map(|(k, v)| (k.to_string(), v.to_string())),
         );
         let settings = Settings::load(None, env).unwrap();
-        let server = Server::bind(settings, store).await.unwrap();
+        let keys = tempfile::tempdir().unwrap();
+        let keyring = RootKeyring::open(keys.path(), None).unwrap();
+        let services = Services {
+            vault: Arc::new(Vault::load(store.clone(), keyring).await.unwrap()),
+            audit: AuditLog::start(store.clone()),
+            store,
+        };
+        let server = Server::bind(settings, services).await.unwrap();
         let addr: SocketAddr = server.local_addr().unwrap();
         let (stop, stopped) = oneshot::channel::<()>();
         let done = tokio::spawn(async move {
@@ -67,6 +78,7 @@ impl TestServer {
             base: format!("http://{addr}"),
             stop: Some(stop),
             done,
+            _keys: keys,
         }
     }
 

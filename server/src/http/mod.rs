@@ -11,21 +11,27 @@ use axum::{extract::FromRef, routing::get, Router};
 use leptos::{config::LeptosOptions, prelude::provide_context};
 use leptos_axum::{generate_route_list, LeptosRoutes};
 use portico_app::{shell, App};
-use portico_core::{config::Settings, store::Store};
+use portico_core::{audit::AuditLog, config::Settings, store::Store, vault::Vault};
+
+use crate::serve::Services;
 
 /// What every handler may reach.
 #[derive(Clone)]
 pub struct AppState {
     pub leptos_options: LeptosOptions,
     pub store: Store,
+    pub vault: Arc<Vault>,
+    pub audit: AuditLog,
     pub settings: Arc<Settings>,
 }
 
 impl AppState {
-    pub fn new(settings: Settings, store: Store) -> Self {
+    pub fn new(settings: Settings, services: Services) -> Self {
         Self {
             leptos_options: leptos_options(&settings),
-            store,
+            store: services.store,
+            vault: services.vault,
+            audit: services.audit,
             settings: Arc::new(settings),
         }
     }
