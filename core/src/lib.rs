@@ -2,8 +2,10 @@
 //! call into it and know nothing of SQL, and this crate knows nothing of HTTP.
 
 pub mod audit;
+pub mod auth;
 pub mod config;
 pub mod error;
+pub mod notify;
 pub mod store;
 pub mod vault;
 

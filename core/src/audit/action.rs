@@ -70,8 +70,16 @@ actions! {
     EobPublished => "eob_published",
 
     // Signing in and sessions.
-    /// A one-time sign-in code was emailed.
+    /// A notification link was opened (its landing page shown; nothing granted).
+    LinkOpened => "link_opened",
+    /// A one-time sign-in code was emailed (or refused: too many this hour).
     CodeSent => "code_sent",
+    /// A one-time code was typed wrong, or after it died.
+    CodeRejected => "code_rejected",
+    /// A one-time code was accepted.
+    CodeAccepted => "code_accepted",
+    /// Someone signed in with a passkey.
+    PasskeyUsed => "passkey_used",
     /// Someone signed in.
     SignInSucceeded => "sign_in_succeeded",
     /// A sign-in attempt failed (wrong code, unknown passkey, wrong password).
@@ -155,7 +163,11 @@ mod tests {
         (Action::MessageRevoked, "message_revoked"),
         (Action::MessageExpired, "message_expired"),
         (Action::EobPublished, "eob_published"),
+        (Action::LinkOpened, "link_opened"),
         (Action::CodeSent, "code_sent"),
+        (Action::CodeRejected, "code_rejected"),
+        (Action::CodeAccepted, "code_accepted"),
+        (Action::PasskeyUsed, "passkey_used"),
         (Action::SignInSucceeded, "sign_in_succeeded"),
         (Action::SignInFailed, "sign_in_failed"),
         (Action::PasskeyAdded, "passkey_added"),

@@ -130,6 +130,23 @@ impl Vault {
         mac.finalize().into_bytes().into()
     }
 
+    /// A MAC for another purpose under the lookup key (one-time codes, say),
+    /// domain-separated from email digests and from every other purpose: the
+    /// purpose tag goes first, then each part with its length.
+    pub(crate) fn keyed_mac(&self, purpose: &str, parts: &[&[u8]]) -> Hmac<Sha256> {
+        let mut mac = match Hmac::<Sha256>::new_from_slice(&self.directory.lookup[..]) {
+            Ok(mac) => mac,
+            Err(_) => unreachable!("HMAC accepts a 32-byte key"),
+        };
+        // A NUL never occurs in a normalized email, so no digest input collides.
+        mac.update(b"\0portico-purpose\0");
+        for part in std::iter::once(purpose.as_bytes()).chain(parts.iter().copied()) {
+            mac.update(&(part.len() as u64).to_be_bytes());
+            mac.update(part);
+        }
+        mac
+    }
+
     /// The identity for this address, made on first use with its address sealed.
     pub async fn identity_for_email(&self, email: &NormalizedEmail) -> Result<Identity> {
         let identity = self

@@ -1,0 +1,23 @@
+//! Signing in: notification links ([`links`]) and one-time codes ([`codes`]).
+//! Every step is recorded in the audit log; nothing here knows of HTTP.
+
+pub mod codes;
+pub mod links;
+
+use std::net::IpAddr;
+
+use crate::audit::AuditEvent;
+
+/// Who is at the other end of a request, as the audit log records it.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Client {
+    pub address: Option<IpAddr>,
+    pub user_agent: Option<String>,
+}
+
+impl Client {
+    /// `event`, stamped with this client's address and user agent.
+    pub fn stamp(&self, event: AuditEvent) -> AuditEvent {
+        event.from_client(self.address, self.user_agent.as_deref())
+    }
+}
