@@ -47,6 +47,10 @@ pub enum Error {
     /// is fixed, so it can never carry content or key material.
     #[error("crypto: {0}")]
     Crypto(&'static str),
+    /// Too many requests of a costly kind are under way (password checks during
+    /// a flood of sign-in attempts): try again shortly. Maps to 503.
+    #[error("busy: {0}; try again in a moment")]
+    Busy(&'static str),
     /// The root key file (or one of its rotated versions) cannot be used.
     #[error("root key file {}: {problem}", path.display())]
     RootKey {

@@ -3,6 +3,7 @@
 
 pub mod codes;
 pub mod links;
+pub mod passwords;
 
 use std::net::IpAddr;
 
