@@ -115,27 +115,26 @@ pub async fn serve(settings: Settings) -> Result<(), ServerError> {
     let services = Services::open(&settings).await?;
     let public_url = settings.public_url.clone();
     let server = Server::bind(settings, services.clone()).await?;
+    let shutdown = shutdown_signal()?;
     tracing::info!(address = %server.local_addr()?, "Portico is listening");
     println!("Portico is ready at {public_url}");
-    server.run(shutdown_signal()).await?;
+    server.run(shutdown).await?;
     services.close().await;
     tracing::info!("Portico stopped");
     Ok(())
 }
 
-/// Completes on the first SIGTERM or SIGINT.
-async fn shutdown_signal() {
+/// Listens for SIGTERM and SIGINT at once, and returns a future that completes
+/// on the first of them. Installed before the portal says it is ready, so a
+/// supervisor's SIGTERM right after "ready" still shuts it down gracefully.
+fn shutdown_signal() -> Result<impl std::future::Future<Output = ()>, ServerError> {
     use tokio::signal::unix::{signal, SignalKind};
-    let mut term = match signal(SignalKind::terminate()) {
-        Ok(s) => s,
-        Err(err) => {
-            tracing::error!(error = %err, "cannot listen for SIGTERM; stopping on Ctrl-C only");
-            let _ = tokio::signal::ctrl_c().await;
-            return;
+    let mut term = signal(SignalKind::terminate()).map_err(ServerError::io("SIGTERM handler"))?;
+    let mut int = signal(SignalKind::interrupt()).map_err(ServerError::io("SIGINT handler"))?;
+    Ok(async move {
+        tokio::select! {
+            _ = term.recv() => tracing::info!("SIGTERM received; finishing requests under way"),
+            _ = int.recv() => tracing::info!("SIGINT received; finishing requests under way"),
         }
-    };
-    tokio::select! {
-        _ = term.recv() => tracing::info!("SIGTERM received; finishing requests under way"),
-        _ = tokio::signal::ctrl_c() => tracing::info!("SIGINT received; finishing requests under way"),
-    }
+    })
 }
