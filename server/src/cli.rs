@@ -38,6 +38,11 @@ pub enum Command {
         #[command(subcommand)]
         command: IdentityCommand,
     },
+    /// Staff accounts.
+    Staff {
+        #[command(subcommand)]
+        command: StaffCommand,
+    },
     /// The audit log.
     Audit {
         #[command(subcommand)]
@@ -67,6 +72,22 @@ pub enum IdentityCommand {
         /// Do not ask for confirmation (asked only on a terminal).
         #[arg(long)]
         yes: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum StaffCommand {
+    /// Create a staff account and print its one-time enrollment link (valid 72
+    /// hours), where the person sets a password and adds a passkey.
+    Add {
+        /// The organization's id.
+        #[arg(long)]
+        org: String,
+        #[arg(long)]
+        email: String,
+        /// admin, clinician or staff.
+        #[arg(long)]
+        role: String,
     },
 }
 

@@ -40,6 +40,7 @@ fn main() -> ExitCode {
             Command::Keys { command } => operator::keys(&settings, command).await,
             Command::Identity { command } => operator::identity(&settings, command).await,
             Command::Audit { command } => operator::audit(&settings, command).await,
+            Command::Staff { command } => operator::staff(&settings, command).await,
         }
     });
     match outcome {

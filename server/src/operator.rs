@@ -10,13 +10,17 @@ use std::{
 
 use portico_core::{
     audit::{self, Action, Actor, AuditEvent, AuditLog, ExportFormat, Outcome},
+    auth::{
+        passwords::Passwords,
+        staff::{StaffAccounts, StaffRole, Throttle},
+    },
     config::Settings,
     vault::{KeyOwner, NormalizedEmail, RotateOptions},
     Error,
 };
 
 use crate::{
-    cli::{AuditCommand, ExportFormatArg, IdentityCommand, KeysCommand},
+    cli::{AuditCommand, ExportFormatArg, IdentityCommand, KeysCommand, StaffCommand},
     serve::{open_store, Services},
     ServerError,
 };
@@ -117,6 +121,35 @@ pub async fn identity(
     } else {
         println!("identity {} was already erased", identity.id);
     }
+    Ok(ExitCode::SUCCESS)
+}
+
+pub async fn staff(settings: &Settings, command: StaffCommand) -> Result<ExitCode, ServerError> {
+    let StaffCommand::Add { org, email, role } = command;
+    let email = NormalizedEmail::parse(&email)?;
+    let role = StaffRole::parse(&role)?;
+    let services = Services::open(settings).await?;
+    let passwords = Passwords::new();
+    let accounts = StaffAccounts {
+        store: &services.store,
+        vault: &services.vault,
+        audit: &services.audit,
+        passwords: &passwords,
+        throttle: Throttle::default(),
+    };
+    let added = accounts.add(&org, &email, role, operator()).await;
+    services.clone().close().await;
+    let (staff_id, token) = match added {
+        Err(Error::NotFound) => {
+            eprintln!("portico: no organization has id {org:?}");
+            return Ok(ExitCode::FAILURE);
+        }
+        other => other?,
+    };
+    let mut link = settings.public_url.clone();
+    link.set_path(&format!("/enroll/{}", token.as_str()));
+    println!("staff account {staff_id} ({}) created", role.as_str());
+    println!("enrollment link, valid 72 hours, for that person only:\n{link}");
     Ok(ExitCode::SUCCESS)
 }
 

@@ -368,3 +368,87 @@ async fn verify_names_a_row_changed_in_a_copy_of_the_database() {
     // The original is untouched and still verifies.
     assert!(run(portal.data(), &["audit", "verify"]).status.success());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn staff_add_prints_a_one_time_enrollment_link() {
+    use portico_core::{
+        auth::{
+            passwords::Passwords,
+            staff::{StaffAccounts, Throttle},
+        },
+        store::OrganizationKind,
+    };
+    let portal = Portal::with_patients(0).await;
+    let (store, _) = portal.open().await;
+    let org = store
+        .organizations()
+        .create(OrganizationKind::Provider, "Riverside Clinic")
+        .await
+        .unwrap();
+    store.close().await;
+
+    let address = format!("{EMAIL_MARKER}-staff@riverside.example");
+    let unknown_org = run(
+        portal.data(),
+        &[
+            "staff",
+            "add",
+            "--org",
+            "no-such-org",
+            "--email",
+            &address,
+            "--role",
+            "clinician",
+        ],
+    );
+    assert_eq!(unknown_org.status.code(), Some(1), "{}", text(&unknown_org));
+    let bad_role = run(
+        portal.data(),
+        &[
+            "staff", "add", "--org", &org.id, "--email", &address, "--role", "owner",
+        ],
+    );
+    assert!(
+        text(&bad_role).contains("admin, clinician or staff"),
+        "{}",
+        text(&bad_role)
+    );
+
+    let added = run(
+        portal.data(),
+        &[
+            "staff",
+            "add",
+            "--org",
+            &org.id,
+            "--email",
+            &address,
+            "--role",
+            "clinician",
+        ],
+    );
+    assert!(added.status.success(), "{}", text(&added));
+    let said = String::from_utf8(added.stdout.clone()).unwrap();
+    let link = said
+        .lines()
+        .find(|l| l.starts_with("http://localhost:3000/enroll/"))
+        .unwrap_or_else(|| panic!("no link in {said}"));
+    let token = link.rsplit('/').next().unwrap();
+    assert_eq!(token.len(), 43);
+    assert_no_marker("the output", &[added.stdout, added.stderr].concat());
+
+    // The link sets a password once.
+    let (store, vault) = portal.open().await;
+    let audit = portico_core::audit::AuditLog::start(store.clone());
+    let passwords = Passwords::new();
+    let accounts = StaffAccounts {
+        store: &store,
+        vault: &vault,
+        audit: &audit,
+        passwords: &passwords,
+        throttle: Throttle::default(),
+    };
+    let password = || secrecy::SecretString::from("a long enough passphrase".to_owned());
+    assert!(accounts.enroll(token, password()).await.is_ok());
+    assert!(accounts.enroll(token, password()).await.is_err());
+}

@@ -64,12 +64,19 @@ pub enum LinkState {
     Malformed,
 }
 
-fn token_hash(raw: &[u8]) -> [u8; 32] {
+pub(super) fn token_hash(raw: &[u8]) -> [u8; 32] {
     Sha256::digest(raw).into()
 }
 
+/// A fresh token: its text for the URL, and the hash to store.
+pub(super) fn new_token() -> (LinkToken, [u8; 32]) {
+    let mut raw = [0u8; TOKEN_BYTES];
+    OsRng.fill_bytes(&mut raw);
+    (LinkToken(URL_SAFE_NO_PAD.encode(raw)), token_hash(&raw))
+}
+
 /// The token's bytes, if `text` is a well-formed token.
-fn parse(text: &str) -> Option<Vec<u8>> {
+pub(super) fn parse(text: &str) -> Option<Vec<u8>> {
     if text.len() != TOKEN_CHARS {
         return None;
     }
@@ -85,15 +92,14 @@ pub async fn create(
     organization_id: &str,
     lifetime: Duration,
 ) -> Result<LinkToken> {
-    let mut raw = [0u8; TOKEN_BYTES];
-    OsRng.fill_bytes(&mut raw);
+    let (token, hash) = new_token();
     let now = now_ms();
     let expires = now.saturating_add(i64::try_from(lifetime.as_millis()).unwrap_or(i64::MAX));
     on_pool!(store, |pool| sqlx::query(
         "INSERT INTO open_links (token_hash, identity_id, item_id, organization_id, \
          created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6)"
     )
-    .bind(token_hash(&raw).as_slice())
+    .bind(hash.as_slice())
     .bind(identity_id)
     .bind(item_id)
     .bind(organization_id)
@@ -102,7 +108,7 @@ pub async fn create(
     .execute(pool)
     .await
     .map(|r| r.rows_affected()))?;
-    Ok(LinkToken(URL_SAFE_NO_PAD.encode(raw)))
+    Ok(token)
 }
 
 /// Looks up the link a token names, and records that it was opened (a valid or
