@@ -8,6 +8,7 @@ use portico_core::{
     auth::{
         codes::{CodeCheck, CodePolicy, CodeSent, SignInCodes},
         links::{self, LinkState},
+        sessions::{SessionRecord, SessionRecords},
         Client,
     },
     notify::{deliver_due, FileTransport},
@@ -130,6 +131,7 @@ on_both_backends!(
     codes_expire_and_a_new_one_kills_the_old,
     at_most_five_codes_an_hour,
     addresses_known_or_not_get_the_same_answer,
+    sessions_expire_and_end_everywhere,
 );
 
 fn client() -> Client {
@@ -400,4 +402,50 @@ async fn addresses_known_or_not_get_the_same_answer(env: Env) {
     assert_eq!(env.code_from_mail().await.len(), 6);
     assert!(env.vault.find_identity(&unknown).await.unwrap().is_none());
     assert_eq!(std::fs::read_dir(env.outbox.path()).unwrap().count(), 1);
+}
+
+async fn sessions_expire_and_end_everywhere(env: Env) {
+    let sessions = SessionRecords(&env.store);
+    let far = portico_core::store::now_ms() + 3_600_000;
+    let record = |n: u8, person: Option<&str>, expires_at: i64| SessionRecord {
+        id_hash: [n; 32],
+        person: person.map(str::to_owned),
+        data: format!("{{\"n\":{n}}}"),
+        expires_at,
+    };
+    assert!(sessions.create(&record(1, None, far)).await.unwrap());
+    assert!(
+        !sessions.create(&record(1, None, far)).await.unwrap(),
+        "ids never collide"
+    );
+    // Signing in saves the person with the session.
+    sessions
+        .save(&record(1, Some("patient:p1"), far))
+        .await
+        .unwrap();
+    sessions
+        .save(&record(2, Some("patient:p1"), far))
+        .await
+        .unwrap();
+    sessions
+        .save(&record(3, Some("patient:p2"), far))
+        .await
+        .unwrap();
+    sessions.save(&record(4, None, 0)).await.unwrap();
+    assert_eq!(
+        sessions.load(&[1; 32]).await.unwrap(),
+        Some(record(1, Some("patient:p1"), far))
+    );
+    assert_eq!(sessions.load(&[4; 32]).await.unwrap(), None, "expired");
+    assert_eq!(sessions.delete_expired().await.unwrap(), 1);
+
+    assert_eq!(sessions.delete_person("patient:p1").await.unwrap(), 2);
+    assert_eq!(sessions.load(&[1; 32]).await.unwrap(), None);
+    assert_eq!(sessions.load(&[2; 32]).await.unwrap(), None);
+    assert!(
+        sessions.load(&[3; 32]).await.unwrap().is_some(),
+        "others keep theirs"
+    );
+    sessions.delete(&[3; 32]).await.unwrap();
+    assert_eq!(sessions.load(&[3; 32]).await.unwrap(), None);
 }

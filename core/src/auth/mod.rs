@@ -4,6 +4,7 @@
 pub mod codes;
 pub mod links;
 pub mod passwords;
+pub mod sessions;
 pub mod staff;
 
 use std::net::IpAddr;

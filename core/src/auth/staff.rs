@@ -240,16 +240,15 @@ impl StaffAccounts<'_> {
         let actor = Actor::staff(&staff_id);
         let now = now_ms();
         let since = now - i64::try_from(self.throttle.window.as_millis()).unwrap_or(i64::MAX);
-        let recent: i64 =
-            on_pool!(self.store, |pool| {
-                sqlx::query_scalar(
+        let recent: i64 = on_pool!(self.store, |pool| {
+            sqlx::query_scalar(
             "SELECT COUNT(*) FROM staff_sign_in_failures WHERE staff_id = $1 AND failed_at > $2"
         )
         .bind(&staff_id)
         .bind(since)
         .fetch_one(pool)
         .await
-            })?;
+        })?;
         if recent >= i64::from(self.throttle.max_failures) {
             let event = refused_event(actor, "throttled").in_organization(&organization_id);
             self.audit.record(client.stamp(event)).await?;

@@ -70,7 +70,7 @@ impl Store {
 }
 
 /// Milliseconds since the Unix epoch: how system-event times are stored.
-pub(crate) fn now_ms() -> i64 {
+pub fn now_ms() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
