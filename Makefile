@@ -34,6 +34,7 @@ help:
 
 run: tools
 	$(STAGE) "build (release)" cargo leptos build --release
+	target/release/portico demo
 	@echo "Portico: data under ./data, mail written to ./data/outbox/"
 	cargo leptos serve --release
 
@@ -50,6 +51,7 @@ unit-tests: postgres-reachable
 e2e:
 	rm -rf "$(E2E_DATA)"
 	PORTICO_LISTEN=$(E2E_ADDR) PORTICO_PUBLIC_URL=$(E2E_URL) PORTICO_DATA_DIR="$(E2E_DATA)" \
+	PORTICO_IDLE_TIMEOUT=20s \
 	E2E_BASE_URL=$(E2E_URL) PORTICO_LOG=info \
 	cargo leptos end-to-end
 

@@ -4,6 +4,7 @@
 //! function, map the result to a DTO. Everything `ssr`-only is kept to small,
 //! clearly marked modules.
 
+pub mod auth;
 pub mod pages;
 mod shell;
 

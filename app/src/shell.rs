@@ -7,7 +7,10 @@ use leptos_router::{
     path,
 };
 
-use crate::pages::{home::HomePage, not_found::NotFound};
+use crate::pages::{
+    home::HomePage, inbox::InboxPage, not_found::NotFound, open_link::OpenLinkPage,
+    sign_in::SignInPage, signed_out::SignedOutPage,
+};
 
 /// The whole document, as the server sends it. The hydration scripts carry the
 /// per-response CSP nonce that the server puts in context.
@@ -34,6 +37,10 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
+    // Set once the browser has hydrated the page (effects run only there), so
+    // tests and scripts can tell a live page from server-rendered HTML.
+    let (hydrated, set_hydrated) = signal(false);
+    Effect::new(move |_| set_hydrated.set(true));
 
     view! {
         <Stylesheet id="portico" href="/pkg/portico.css"/>
@@ -44,9 +51,13 @@ pub fn App() -> impl IntoView {
             <span class="tagline">"Secure health messages"</span>
         </header>
         <Router>
-            <main id="content" tabindex="-1">
+            <main id="content" tabindex="-1" data-hydrated=move || hydrated.get().to_string()>
                 <Routes fallback=NotFound>
                     <Route path=path!("") view=HomePage/>
+                    <Route path=path!("/open/:token") view=OpenLinkPage/>
+                    <Route path=path!("/sign-in") view=SignInPage/>
+                    <Route path=path!("/inbox") view=InboxPage/>
+                    <Route path=path!("/signed-out") view=SignedOutPage/>
                 </Routes>
             </main>
         </Router>

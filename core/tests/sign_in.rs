@@ -431,13 +431,17 @@ async fn sessions_expire_and_end_everywhere(env: Env) {
         .save(&record(3, Some("patient:p2"), far))
         .await
         .unwrap();
-    sessions.save(&record(4, None, 0)).await.unwrap();
+    sessions
+        .save(&record(4, Some("patient:p9"), 0))
+        .await
+        .unwrap();
+    sessions.save(&record(5, None, 0)).await.unwrap();
     assert_eq!(
         sessions.load(&[1; 32]).await.unwrap(),
         Some(record(1, Some("patient:p1"), far))
     );
     assert_eq!(sessions.load(&[4; 32]).await.unwrap(), None, "expired");
-    assert_eq!(sessions.delete_expired().await.unwrap(), 1);
+    assert_eq!(sessions.delete_expired().await.unwrap(), ["patient:p9"]);
 
     assert_eq!(sessions.delete_person("patient:p1").await.unwrap(), 2);
     assert_eq!(sessions.load(&[1; 32]).await.unwrap(), None);

@@ -38,6 +38,9 @@ pub enum Command {
         #[command(subcommand)]
         command: IdentityCommand,
     },
+    /// Add demo data (a clinic and a patient) and print a sign-in link for the
+    /// patient; the code it leads to arrives as a file under `<data_dir>/outbox/`.
+    Demo,
     /// Staff accounts.
     Staff {
         #[command(subcommand)]

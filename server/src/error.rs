@@ -5,6 +5,9 @@
 pub enum ServerError {
     #[error(transparent)]
     Core(#[from] portico_core::Error),
+    /// A setting asks for something this version cannot do yet.
+    #[error("{0}")]
+    Unsupported(String),
     #[error("{what}: {source}")]
     Io {
         what: String,

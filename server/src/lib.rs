@@ -8,5 +8,6 @@ pub mod http;
 pub mod logging;
 pub mod operator;
 pub mod serve;
+pub mod workers;
 
 pub use error::ServerError;

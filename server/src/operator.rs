@@ -153,6 +153,42 @@ pub async fn staff(settings: &Settings, command: StaffCommand) -> Result<ExitCod
     Ok(ExitCode::SUCCESS)
 }
 
+/// The demo patient's address.
+pub const DEMO_PATIENT: &str = "patient@example.org";
+
+pub async fn demo(settings: &Settings) -> Result<ExitCode, ServerError> {
+    use portico_core::{auth::links, store::OrganizationKind};
+    let services = Services::open(settings).await?;
+    let clinic = services
+        .store
+        .organizations()
+        .create(OrganizationKind::Provider, "Riverside Clinic (demo)")
+        .await?;
+    let email = NormalizedEmail::parse(DEMO_PATIENT)?;
+    let patient = services.vault.identity_for_email(&email).await?;
+    let token = links::create(
+        &services.store,
+        &patient.id,
+        "demo-welcome",
+        &clinic.id,
+        links::DEFAULT_LINK_LIFETIME,
+    )
+    .await?;
+    services.close().await;
+    let mut link = settings.public_url.clone();
+    link.set_path(&format!("/open/{}", token.as_str()));
+    println!(
+        "Demo: {} sent {DEMO_PATIENT} a secure message.",
+        clinic.display_name
+    );
+    println!(
+        "Open this link, choose \"Email me a code\", and find the code in {}:",
+        settings.data_dir.join("outbox").display()
+    );
+    println!("{link}");
+    Ok(ExitCode::SUCCESS)
+}
+
 /// Asks on the terminal; true when the operator types `erase`.
 fn confirm(identity_id: &str) -> Result<bool, ServerError> {
     eprint!(

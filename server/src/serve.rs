@@ -55,6 +55,26 @@ impl Services {
         })
     }
 
+    /// Removes expired sessions, recording each signed-in one as ended by the
+    /// idle timeout.
+    pub async fn expire_sessions(&self) -> Result<(), ServerError> {
+        use portico_core::{
+            audit::{Action, Actor, AuditEvent, Outcome},
+            auth::sessions::SessionRecords,
+        };
+        for person in SessionRecords(&self.store).delete_expired().await? {
+            let actor = match person.split_once(':') {
+                Some(("staff", id)) => Actor::staff(id),
+                Some((_, id)) => Actor::patient(id),
+                None => continue,
+            };
+            let event = AuditEvent::new(actor, Action::SessionExpired, Outcome::Success)
+                .about("reason:idle_timeout");
+            self.audit.record(event).await?;
+        }
+        Ok(())
+    }
+
     /// Writes the queued audit events, then closes the database.
     pub async fn close(self) {
         self.audit.shutdown().await;
@@ -114,6 +134,7 @@ impl Server {
 pub async fn serve(settings: Settings) -> Result<(), ServerError> {
     let services = Services::open(&settings).await?;
     let public_url = settings.public_url.clone();
+    crate::workers::start(&settings, &services)?;
     let server = Server::bind(settings, services.clone()).await?;
     let shutdown = shutdown_signal()?;
     tracing::info!(address = %server.local_addr()?, "Portico is listening");

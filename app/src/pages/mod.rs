@@ -1,4 +1,6 @@
-//! One module per page.
-
 pub mod home;
+pub mod inbox;
 pub mod not_found;
+pub mod open_link;
+pub mod sign_in;
+pub mod signed_out;

@@ -59,16 +59,15 @@ impl SessionRecords<'_> {
 
     /// The session, unless it is unknown or expired.
     pub async fn load(&self, id_hash: &[u8; 32]) -> Result<Option<SessionRecord>> {
-        let row: Option<(Option<String>, String, i64)> =
-            on_pool!(self.0, |pool| {
-                sqlx::query_as(
+        let row: Option<(Option<String>, String, i64)> = on_pool!(self.0, |pool| {
+            sqlx::query_as(
             "SELECT person, data, expires_at FROM sessions WHERE id_hash = $1 AND expires_at > $2"
         )
         .bind(id_hash.as_slice())
         .bind(now_ms())
         .fetch_optional(pool)
         .await
-            })?;
+        })?;
         Ok(row.map(|(person, data, expires_at)| SessionRecord {
             id_hash: *id_hash,
             person,
@@ -100,15 +99,15 @@ impl SessionRecords<'_> {
         Ok(n)
     }
 
-    /// Removes expired sessions; returns how many.
-    pub async fn delete_expired(&self) -> Result<u64> {
-        let n = on_pool!(self.0, |pool| sqlx::query(
-            "DELETE FROM sessions WHERE expires_at <= $1"
+    /// Removes expired sessions; returns the people whose signed-in sessions
+    /// these were (one entry per session), for the audit log.
+    pub async fn delete_expired(&self) -> Result<Vec<String>> {
+        let people: Vec<Option<String>> = on_pool!(self.0, |pool| sqlx::query_scalar(
+            "DELETE FROM sessions WHERE expires_at <= $1 RETURNING person"
         )
         .bind(now_ms())
-        .execute(pool)
-        .await
-        .map(|r| r.rows_affected()))?;
-        Ok(n)
+        .fetch_all(pool)
+        .await)?;
+        Ok(people.into_iter().flatten().collect())
     }
 }

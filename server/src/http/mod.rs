@@ -3,7 +3,9 @@
 
 mod health;
 mod request_log;
+mod same_origin;
 pub mod security;
+pub mod sessions;
 
 use std::sync::Arc;
 
@@ -70,6 +72,9 @@ pub fn router(state: AppState) -> Router {
     let page_context = move || {
         security::provide_nonce_from_request();
         provide_context(context_state.store.clone());
+        provide_context(context_state.vault.clone());
+        provide_context(context_state.audit.clone());
+        provide_context(context_state.settings.clone());
     };
 
     let router = Router::new()
@@ -82,6 +87,14 @@ pub fn router(state: AppState) -> Router {
             AppState,
             _,
         >(page_context, shell));
+    let own_origin =
+        same_origin::OwnOrigin(state.settings.public_url.origin().ascii_serialization());
+    let router = router
+        .layer(sessions::layer(state.store.clone(), &state.settings))
+        .layer(axum::middleware::from_fn_with_state(
+            Arc::new(own_origin),
+            same_origin::check,
+        ));
     request_log::apply(router)
         .layer(axum::middleware::from_fn_with_state(
             Arc::new(security::SecurityPolicy::new(&state.settings)),

@@ -1,0 +1,91 @@
+//! Signing in, from the page's side: the data the pages show, and the server
+//! functions they call. Each server function checks the session, calls one
+//! `portico_core` function and maps the result; the rules live in core.
+
+#[cfg(feature = "ssr")]
+pub mod session;
+
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+
+/// What a notification link leads to.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum LinkAnswer {
+    /// Names who wrote; the person still has to prove who they are.
+    Valid {
+        organization_name: String,
+    },
+    Expired,
+    Unknown,
+    Malformed,
+}
+
+/// The answer to typing a code.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum CodeAnswer {
+    SignedIn,
+    /// Wrong, expired or used up: the same words for every case, so the page
+    /// never tells whether an address is known.
+    DidNotWork,
+    /// Not six digits (or however many are asked for).
+    NotACode {
+        digits: u8,
+    },
+}
+
+/// Who is signed in, and the session's clock, for the page.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SessionView {
+    pub person_kind: String,
+    /// Seconds of inactivity after which the session ends.
+    pub idle_timeout_secs: u64,
+}
+
+/// Looks a notification link up: nothing is spent or created, the view is audited.
+#[server(endpoint = "link_landing")]
+pub async fn link_landing(token: String) -> Result<LinkAnswer, ServerFnError> {
+    session::link_landing(&token).await
+}
+
+/// "Email me a code" on a link's landing page.
+#[server(endpoint = "request_code_for_link")]
+pub async fn request_code_for_link(token: String) -> Result<(), ServerFnError> {
+    session::request_code_for_link(&token).await
+}
+
+/// "Email me a code" on the sign-in page: the same answer whether or not the
+/// address is known.
+#[server(endpoint = "request_code_by_email")]
+pub async fn request_code_by_email(email: String) -> Result<(), ServerFnError> {
+    session::request_code_by_email(&email).await
+}
+
+/// Checks the typed code; on success the session id changes and the person is signed in.
+#[server(endpoint = "submit_code")]
+pub async fn submit_code(code: String) -> Result<CodeAnswer, ServerFnError> {
+    session::submit_code(&code).await
+}
+
+/// The signed-in person, if any (and the session's clock).
+#[server(endpoint = "current_session")]
+pub async fn current_session() -> Result<Option<SessionView>, ServerFnError> {
+    session::current_session().await
+}
+
+/// "Stay signed in": any request made with the session extends it.
+#[server(endpoint = "stay_signed_in")]
+pub async fn stay_signed_in() -> Result<bool, ServerFnError> {
+    Ok(session::current_session().await?.is_some())
+}
+
+/// Ends this session.
+#[server(endpoint = "sign_out")]
+pub async fn sign_out() -> Result<(), ServerFnError> {
+    session::sign_out(false).await
+}
+
+/// Ends every session of the signed-in person, on every device.
+#[server(endpoint = "sign_out_everywhere")]
+pub async fn sign_out_everywhere() -> Result<(), ServerFnError> {
+    session::sign_out(true).await
+}

@@ -1,0 +1,291 @@
+//! The server side of the sign-in functions: the session's contents and the
+//! calls into `portico_core`. Only compiled for the server.
+
+use std::{net::SocketAddr, sync::Arc};
+
+use leptos::prelude::*;
+use portico_core::{
+    audit::{Action, Actor, AuditEvent, AuditLog, Outcome},
+    auth::{
+        codes::{CodeCheck, CodePolicy, SignInCodes},
+        links::{self, LinkState},
+        sessions::SessionRecords,
+        Client,
+    },
+    config::Settings,
+    store::{now_ms, Store},
+    vault::{NormalizedEmail, Vault},
+    Error,
+};
+use serde::{Deserialize, Serialize};
+use tower_sessions::Session;
+
+use super::{CodeAnswer, LinkAnswer, SessionView};
+
+/// The key the signed-in person is kept under (the session store copies `key`
+/// into its `person` column).
+pub const PERSON_KEY: &str = "person";
+/// Who asked for a code and has not typed it yet.
+const PENDING_KEY: &str = "pending";
+
+/// The signed-in person, as kept in the session.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Person {
+    /// `patient:<identity id>` or `staff:<staff id>`.
+    pub key: String,
+    pub kind: String,
+    pub id: String,
+    pub signed_in_at: i64,
+}
+
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+struct Pending {
+    /// None when the address typed is unknown: the code never works.
+    identity_id: Option<String>,
+    organization_id: Option<String>,
+}
+
+/// The services the server puts in context.
+pub struct Portal {
+    pub store: Store,
+    pub vault: Arc<Vault>,
+    pub audit: AuditLog,
+    pub settings: Arc<Settings>,
+}
+
+fn portal() -> Result<Portal, ServerFnError> {
+    let missing = || ServerFnError::new("the portal is not set up");
+    Ok(Portal {
+        store: use_context::<Store>().ok_or_else(missing)?,
+        vault: use_context::<Arc<Vault>>().ok_or_else(missing)?,
+        audit: use_context::<AuditLog>().ok_or_else(missing)?,
+        settings: use_context::<Arc<Settings>>().ok_or_else(missing)?,
+    })
+}
+
+/// A message safe to show: never a database or crypto detail.
+fn failed(error: Error) -> ServerFnError {
+    match error {
+        Error::Invalid { field, problem } => ServerFnError::new(format!("{field}: {problem}")),
+        Error::Busy(_) => ServerFnError::new("the portal is busy; try again in a moment"),
+        other => {
+            tracing::error!(error = %other, "sign-in step failed");
+            ServerFnError::new("something went wrong on our side; try again")
+        }
+    }
+}
+
+async fn session() -> Result<Session, ServerFnError> {
+    leptos_axum::extract::<Session>()
+        .await
+        .map_err(|_| ServerFnError::new("no session"))
+}
+
+/// The client's address and user agent, for the audit log.
+async fn client() -> Client {
+    let parts: Option<http::request::Parts> = use_context();
+    let address = parts
+        .as_ref()
+        .and_then(|p| p.extensions.get::<axum::extract::ConnectInfo<SocketAddr>>())
+        .map(|c| c.0.ip());
+    let user_agent = parts
+        .as_ref()
+        .and_then(|p| p.headers.get(http::header::USER_AGENT))
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    Client {
+        address,
+        user_agent,
+    }
+}
+
+async fn store_err<T>(r: Result<T, tower_sessions::session::Error>) -> Result<T, ServerFnError> {
+    r.map_err(|e| {
+        tracing::error!(error = %e, "session store");
+        ServerFnError::new("something went wrong on our side; try again")
+    })
+}
+
+fn codes(p: &Portal) -> SignInCodes<'_> {
+    SignInCodes {
+        store: &p.store,
+        vault: &p.vault,
+        audit: &p.audit,
+        policy: CodePolicy::default(),
+    }
+}
+
+pub async fn link_landing(token: &str) -> Result<LinkAnswer, ServerFnError> {
+    let p = portal()?;
+    let state = links::open(&p.store, &p.audit, &client().await, token)
+        .await
+        .map_err(failed)?;
+    Ok(match state {
+        LinkState::Valid(landing) => LinkAnswer::Valid {
+            organization_name: landing.organization_name,
+        },
+        LinkState::Expired => LinkAnswer::Expired,
+        LinkState::Unknown => LinkAnswer::Unknown,
+        LinkState::Malformed => LinkAnswer::Malformed,
+    })
+}
+
+pub async fn request_code_for_link(token: &str) -> Result<(), ServerFnError> {
+    let p = portal()?;
+    let client = client().await;
+    let LinkState::Valid(landing) = links::open(&p.store, &p.audit, &client, token)
+        .await
+        .map_err(failed)?
+    else {
+        return Err(ServerFnError::new(
+            "this link no longer works; sign in with your email address instead",
+        ));
+    };
+    codes(&p)
+        .send(
+            &landing.identity_id,
+            Some(&landing.organization_id),
+            &client,
+        )
+        .await
+        .map_err(failed)?;
+    let pending = Pending {
+        identity_id: Some(landing.identity_id),
+        organization_id: Some(landing.organization_id),
+    };
+    store_err(session().await?.insert(PENDING_KEY, pending).await).await
+}
+
+pub async fn request_code_by_email(email: &str) -> Result<(), ServerFnError> {
+    let email = NormalizedEmail::parse(email).map_err(failed)?;
+    let p = portal()?;
+    let client = client().await;
+    // The lookup is the same work for every address; sending happens after the
+    // answer, so a known address does not take longer to answer.
+    let identity = p.vault.find_identity(&email).await.map_err(failed)?;
+    let pending = Pending {
+        identity_id: identity.as_ref().map(|i| i.id.clone()),
+        organization_id: None,
+    };
+    store_err(session().await?.insert(PENDING_KEY, pending).await).await?;
+    if let Some(identity) = identity {
+        tokio::spawn(async move {
+            if let Err(error) = codes(&p).send(&identity.id, None, &client).await {
+                tracing::error!(%error, "sign-in code not sent");
+            }
+        });
+    }
+    Ok(())
+}
+
+pub async fn submit_code(typed: &str) -> Result<CodeAnswer, ServerFnError> {
+    let p = portal()?;
+    let session = session().await?;
+    let pending: Pending = store_err(session.get(PENDING_KEY).await)
+        .await?
+        .unwrap_or_default();
+    let Some(identity_id) = pending.identity_id else {
+        let digits = CodePolicy::default().digits;
+        let shaped = typed.chars().filter(char::is_ascii_digit).count() == usize::from(digits);
+        return Ok(if shaped {
+            CodeAnswer::DidNotWork
+        } else {
+            CodeAnswer::NotACode { digits }
+        });
+    };
+    let client = client().await;
+    match codes(&p).check(&identity_id, typed, &client).await {
+        Ok(CodeCheck::Accepted) => {}
+        Ok(_) => return Ok(CodeAnswer::DidNotWork),
+        Err(Error::Invalid { field: "code", .. }) => {
+            return Ok(CodeAnswer::NotACode {
+                digits: CodePolicy::default().digits,
+            })
+        }
+        Err(other) => return Err(failed(other)),
+    }
+    // A new id at sign-in: a session id planted before it is worth nothing after.
+    store_err(session.cycle_id().await).await?;
+    store_err(session.remove::<Pending>(PENDING_KEY).await).await?;
+    let person = Person {
+        key: format!("patient:{identity_id}"),
+        kind: "patient".into(),
+        id: identity_id.clone(),
+        signed_in_at: now_ms(),
+    };
+    store_err(session.insert(PERSON_KEY, person).await).await?;
+    let mut event = AuditEvent::new(
+        Actor::patient(&identity_id),
+        Action::SignInSucceeded,
+        Outcome::Success,
+    )
+    .about("method:code".to_owned());
+    if let Some(org) = pending.organization_id {
+        event = event.in_organization(org);
+    }
+    p.audit.record(client.stamp(event)).await.map_err(failed)?;
+    Ok(CodeAnswer::SignedIn)
+}
+
+/// The signed-in person, after checking the absolute timeout (the idle timeout
+/// is the session's own expiry). A session past its absolute timeout is ended.
+pub async fn signed_in() -> Result<Option<Person>, ServerFnError> {
+    let p = portal()?;
+    let session = session().await?;
+    let Some(person) = store_err(session.get::<Person>(PERSON_KEY).await).await? else {
+        return Ok(None);
+    };
+    let limit = i64::try_from(p.settings.absolute_timeout.as_millis()).unwrap_or(i64::MAX);
+    if now_ms().saturating_sub(person.signed_in_at) >= limit {
+        store_err(session.flush().await).await?;
+        let event = AuditEvent::new(actor_of(&person), Action::SessionExpired, Outcome::Success)
+            .about("reason:absolute_timeout".to_owned());
+        p.audit
+            .record(client().await.stamp(event))
+            .await
+            .map_err(failed)?;
+        return Ok(None);
+    }
+    Ok(Some(person))
+}
+
+fn actor_of(person: &Person) -> Actor {
+    if person.kind == "staff" {
+        Actor::staff(&person.id)
+    } else {
+        Actor::patient(&person.id)
+    }
+}
+
+pub async fn current_session() -> Result<Option<SessionView>, ServerFnError> {
+    let p = portal()?;
+    Ok(signed_in().await?.map(|person| SessionView {
+        person_kind: person.kind,
+        idle_timeout_secs: p.settings.idle_timeout.as_secs(),
+    }))
+}
+
+pub async fn sign_out(everywhere: bool) -> Result<(), ServerFnError> {
+    let p = portal()?;
+    let session = session().await?;
+    let person = signed_in().await?;
+    store_err(session.flush().await).await?;
+    let Some(person) = person else {
+        return Ok(());
+    };
+    let action = if everywhere {
+        SessionRecords(&p.store)
+            .delete_person(&person.key)
+            .await
+            .map_err(failed)?;
+        Action::SignedOutEverywhere
+    } else {
+        Action::SignedOut
+    };
+    let event = AuditEvent::new(actor_of(&person), action, Outcome::Success);
+    p.audit
+        .record(client().await.stamp(event))
+        .await
+        .map_err(failed)?;
+    Ok(())
+}

@@ -1,0 +1,142 @@
+//! `/inbox`: the signed-in home. Messages and EOBs arrive with their issues;
+//! for now it proves the session: who is signed in, the idle-timeout warning,
+//! and signing out.
+
+use std::time::Duration;
+
+use leptos::prelude::*;
+use leptos_meta::Title;
+
+use super::sign_in::error_text;
+use crate::auth::{current_session, SignOut, SignOutEverywhere, StaySignedIn};
+
+#[component]
+pub fn InboxPage() -> impl IntoView {
+    let session = Resource::new(|| (), |_| current_session());
+    view! {
+        <Title text="Your messages"/>
+        <Suspense fallback=|| view! { <p>"Loading…"</p> }>
+            {move || session.get().map(|answer| match answer {
+                Ok(Some(view)) => view! {
+                    <SignedInArea idle_secs=view.idle_timeout_secs>
+                        <section class="inbox">
+                            <h1>"Your messages"</h1>
+                            <p>"You are signed in. Messages from your care team and your health plan appear here."</p>
+                            <SignOutButtons/>
+                        </section>
+                    </SignedInArea>
+                }.into_any(),
+                Ok(None) => view! { <PleaseSignIn/> }.into_any(),
+                Err(e) => view! { <p role="alert">{error_text(&e)}</p> }.into_any(),
+            })}
+        </Suspense>
+    }
+}
+
+#[component]
+fn PleaseSignIn() -> impl IntoView {
+    view! {
+        <section class="sign-in">
+            <h1>"Please sign in"</h1>
+            <p>"Your messages open only after you sign in."</p>
+            <p><a class="button" href="/sign-in">"Sign in"</a></p>
+        </section>
+    }
+}
+
+#[component]
+fn SignOutButtons() -> impl IntoView {
+    let out = ServerAction::<SignOut>::new();
+    let everywhere = ServerAction::<SignOutEverywhere>::new();
+    Effect::new(move |_| {
+        if matches!(out.value().get(), Some(Ok(())))
+            || matches!(everywhere.value().get(), Some(Ok(())))
+        {
+            let navigate = leptos_router::hooks::use_navigate();
+            navigate("/signed-out", Default::default());
+        }
+    });
+    view! {
+        <div class="sign-out">
+            <ActionForm action=out><button type="submit">"Sign out"</button></ActionForm>
+            <ActionForm action=everywhere>
+                <button type="submit" class="secondary">"Sign out on every device"</button>
+            </ActionForm>
+        </div>
+    }
+}
+
+/// How long before the idle timeout the warning shows: two minutes, or half
+/// the timeout when that is shorter.
+fn warning_lead(idle_secs: u64) -> i64 {
+    i64::try_from(idle_secs.min(240) / 2).unwrap_or(120)
+}
+
+/// Shows `children` while the session lives. Warns before the idle timeout
+/// with a countdown and "Stay signed in"; at the timeout, removes the content
+/// from the page and says why.
+#[component]
+fn SignedInArea(idle_secs: u64, children: ChildrenFn) -> impl IntoView {
+    let full = i64::try_from(idle_secs).unwrap_or(900);
+    let (remaining, set_remaining) = signal(full);
+    let (expired, set_expired) = signal(false);
+    Effect::new(move |_| {
+        // Browser only: effects do not run on the server.
+        if let Ok(handle) = set_interval_with_handle(
+            move || set_remaining.update(|r| *r -= 1),
+            Duration::from_secs(1),
+        ) {
+            on_cleanup(move || handle.clear());
+        }
+    });
+    Effect::new(move |_| {
+        if remaining.get() <= 0 {
+            set_expired.set(true);
+        }
+    });
+    let stay = ServerAction::<StaySignedIn>::new();
+    Effect::new(move |_| match stay.value().get() {
+        Some(Ok(true)) => set_remaining.set(full),
+        Some(Ok(false)) => set_expired.set(true),
+        _ => {}
+    });
+    let warn = move || !expired.get() && remaining.get() <= warning_lead(idle_secs);
+    let minutes = idle_secs.div_ceil(60);
+    view! {
+        <Show
+            when=move || !expired.get()
+            fallback=move || view! {
+                <section class="sign-in" role="status">
+                    <h1>"You were signed out"</h1>
+                    <p>{format!("You were signed out after {minutes} minutes of inactivity, to keep your information safe.")}</p>
+                    <p><a class="button" href="/sign-in">"Sign in again"</a></p>
+                </section>
+            }
+        >
+            {children()}
+        </Show>
+        <Show when=warn>
+            <div class="timeout-dialog" role="alertdialog" aria-modal="true"
+                aria-labelledby="timeout-title" aria-describedby="timeout-text">
+                <h2 id="timeout-title">"Are you still there?"</h2>
+                <p id="timeout-text" aria-live="polite">
+                    {move || format!("For your security you will be signed out in {} seconds.", remaining.get().max(0))}
+                </p>
+                <ActionForm action=stay>
+                    <button type="submit" autofocus=true>"Stay signed in"</button>
+                </ActionForm>
+            </div>
+        </Show>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_warning_comes_two_minutes_early_or_halfway_for_short_timeouts() {
+        assert_eq!(super::warning_lead(900), 120);
+        assert_eq!(super::warning_lead(240), 120);
+        assert_eq!(super::warning_lead(60), 30);
+        assert_eq!(super::warning_lead(20), 10);
+    }
+}

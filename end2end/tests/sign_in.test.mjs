@@ -1,0 +1,152 @@
+// Signing in as a patient: the notification link, the emailed code (read from
+// the file outbox), the session, signing out, and the idle timeout (the suite's
+// portal runs with PORTICO_IDLE_TIMEOUT=20s, so the warning shows after 10 s).
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { BASE_URL, launch, waitForPortal, watchedPage } from '../browser.mjs';
+
+const DATA_DIR = process.env.PORTICO_DATA_DIR ?? 'target/e2e-data';
+const OUTBOX = join(DATA_DIR, 'outbox');
+const PORTICO = process.env.PORTICO_BIN ?? 'target/debug/portico';
+
+let browser;
+before(async () => {
+  await waitForPortal();
+  browser = await launch();
+});
+after(async () => {
+  await browser?.close();
+});
+
+// `portico demo` adds a clinic and a patient and prints a sign-in link.
+function demoLink() {
+  const out = execFileSync(PORTICO, ['demo'], { env: process.env, encoding: 'utf8' });
+  const link = out.split('\n').find((line) => line.includes('/open/'));
+  assert.ok(link, `no link in: ${out}`);
+  return link.trim();
+}
+
+function emails() {
+  try {
+    return readdirSync(OUTBOX).filter((f) => f.endsWith('.eml'));
+  } catch {
+    return [];
+  }
+}
+
+// Waits for an email that was not there before, and returns its code.
+async function newCode(before, deadlineMs = 20_000) {
+  const until = Date.now() + deadlineMs;
+  while (Date.now() < until) {
+    const fresh = emails().filter((f) => !before.includes(f));
+    if (fresh.length > 0) {
+      const newest = fresh
+        .map((f) => join(OUTBOX, f))
+        .sort((a, b) => statSync(b).mtimeMs - statSync(a).mtimeMs)[0];
+      const mail = readFileSync(newest, 'utf8');
+      assert.doesNotMatch(mail, /diagnos|result|lab|prescription/i, 'no health words in the email');
+      const code = mail.match(/^\s+(\d{6})\s*$/m);
+      assert.ok(code, `no code in: ${mail}`);
+      return code[1];
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error('no email arrived in the outbox');
+}
+
+async function hydrated(page) {
+  await page.locator('main[data-hydrated="true"]').waitFor({ timeout: 30_000 });
+}
+
+// Opens a fresh demo link and signs in with the emailed code.
+async function signIn(page) {
+  await page.goto(demoLink());
+  await hydrated(page);
+  await page.getByRole('heading', { name: 'Riverside Clinic (demo) sent you a secure message' }).waitFor();
+  const before = emails();
+  await page.getByRole('button', { name: 'Email me a code' }).click();
+  await page.getByRole('status').filter({ hasText: 'A code is on its way' }).waitFor();
+  const code = await newCode(before);
+  // A wrong code first: the page says so, and the right one still works.
+  await page.getByLabel('The code from the email').fill(code === '000000' ? '000001' : '000000');
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByRole('alert').filter({ hasText: 'That code did not work' }).waitFor();
+  await page.getByLabel('The code from the email').fill(code);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByRole('heading', { name: 'Your messages' }).waitFor();
+}
+
+test('a link, an emailed code, then signing out; the old cookie opens nothing', async () => {
+  const { context, page, problems } = await watchedPage(browser);
+  const cookiesBefore = await context.cookies();
+  await signIn(page);
+  const cookies = await context.cookies();
+  const session = cookies.find((c) => c.name === 'portico_session');
+  assert.ok(session, 'a session cookie is set');
+  assert.equal(session.httpOnly, true);
+  assert.equal(session.sameSite, 'Strict');
+  assert.equal(session.path, '/');
+  for (const old of cookiesBefore.filter((c) => c.name === 'portico_session')) {
+    assert.notEqual(old.value, session.value, 'the session id changed at sign-in');
+  }
+
+  await page.getByRole('button', { name: 'Sign out', exact: true }).click();
+  await page.getByRole('heading', { name: 'You are signed out' }).waitFor();
+
+  // Replaying the cookie from before signing out opens nothing.
+  const replay = await browser.newContext();
+  await replay.addCookies([session]);
+  const again = await replay.newPage();
+  await again.goto(`${BASE_URL}/inbox`);
+  await again.getByRole('heading', { name: 'Please sign in' }).waitFor();
+  await replay.close();
+
+  assert.deepEqual(problems.filter((p) => !p.includes('HTTP 4')), [], 'no console errors or exceptions');
+  await context.close();
+});
+
+test('the sign-in page answers alike for known and unknown addresses', async () => {
+  const { context, page } = await watchedPage(browser);
+  const answer = async (email) => {
+    await page.goto(`${BASE_URL}/sign-in`);
+    await hydrated(page);
+    await page.getByLabel('Your email address').fill(email);
+    await page.getByRole('button', { name: 'Email me a code' }).click();
+    const status = page.getByRole('status');
+    await status.waitFor();
+    return status.textContent();
+  };
+  assert.equal(await answer('patient@example.org'), await answer('nobody-here@example.org'));
+  await context.close();
+});
+
+test('a cross-origin POST to a server function is refused', async () => {
+  const res = await fetch(`${BASE_URL}/api/sign_out`, {
+    method: 'POST',
+    headers: { origin: 'https://evil.example', 'content-type': 'application/x-www-form-urlencoded' },
+    body: '',
+  });
+  assert.equal(res.status, 403);
+});
+
+test('the idle timeout warns, can be put off, then signs out and clears the page', async () => {
+  const { context, page } = await watchedPage(browser);
+  await signIn(page);
+  const dialog = page.getByRole('alertdialog');
+  await dialog.waitFor({ timeout: 20_000 });
+  assert.match(await dialog.textContent(), /signed out in \d+ seconds/);
+  await page.getByRole('button', { name: 'Stay signed in' }).click();
+  await dialog.waitFor({ state: 'hidden' });
+  assert.ok(await page.getByRole('heading', { name: 'Your messages' }).isVisible());
+
+  await page.getByRole('heading', { name: 'You were signed out' }).waitFor({ timeout: 40_000 });
+  assert.match(await page.locator('main').textContent(), /after 1 minutes of inactivity|inactivity/);
+  assert.equal(await page.getByRole('heading', { name: 'Your messages' }).count(), 0, 'the content is gone');
+  // The server ended the session too: the same cookie opens nothing.
+  await page.goto(`${BASE_URL}/inbox`);
+  await page.getByRole('heading', { name: 'Please sign in' }).waitFor();
+  await context.close();
+});
