@@ -3,6 +3,7 @@
 
 pub mod codes;
 pub mod links;
+pub mod passkeys;
 pub mod passwords;
 pub mod sessions;
 pub mod staff;
