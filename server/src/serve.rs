@@ -4,6 +4,7 @@ use std::{net::SocketAddr, path::Path, sync::Arc};
 
 use portico_core::{
     audit::AuditLog,
+    auth::passkeys::Passkeys,
     config::Settings,
     store::Store,
     vault::{RootKeyring, Vault},
@@ -37,6 +38,8 @@ pub struct Services {
     pub store: Store,
     pub vault: Arc<Vault>,
     pub audit: AuditLog,
+    /// The WebAuthn relying party for this portal's public address.
+    pub passkeys: Arc<Passkeys>,
 }
 
 impl Services {
@@ -48,10 +51,12 @@ impl Services {
         let keyring = RootKeyring::open(&settings.data_dir, settings.root_key_file.as_deref())?;
         let vault = Arc::new(Vault::load(store.clone(), keyring).await?);
         let audit = AuditLog::start(store.clone());
+        let passkeys = Arc::new(Passkeys::new(&settings.public_url)?);
         Ok(Self {
             store,
             vault,
             audit,
+            passkeys,
         })
     }
 

@@ -59,6 +59,9 @@ impl TestServer {
         let keys = tempfile::tempdir().unwrap();
         let keyring = RootKeyring::open(keys.path(), None).unwrap();
         let services = Services {
+            passkeys: Arc::new(
+                portico_core::auth::passkeys::Passkeys::new(&settings.public_url).unwrap(),
+            ),
             vault: Arc::new(Vault::load(store.clone(), keyring).await.unwrap()),
             audit: AuditLog::start(store.clone()),
             store,

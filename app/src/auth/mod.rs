@@ -2,6 +2,7 @@
 //! functions they call. Each server function checks the session, calls one
 //! `portico_core` function and maps the result; the rules live in core.
 
+pub mod browser;
 #[cfg(feature = "ssr")]
 pub mod session;
 
@@ -14,6 +15,8 @@ pub enum LinkAnswer {
     /// Names who wrote; the person still has to prove who they are.
     Valid {
         organization_name: String,
+        /// The recipient has a passkey: offer "Sign in with a passkey".
+        has_passkey: bool,
     },
     Expired,
     Unknown,
@@ -88,4 +91,57 @@ pub async fn sign_out() -> Result<(), ServerFnError> {
 #[server(endpoint = "sign_out_everywhere")]
 pub async fn sign_out_everywhere() -> Result<(), ServerFnError> {
     session::sign_out(true).await
+}
+
+/// A passkey in its owner's list.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PasskeyView {
+    pub id: String,
+    pub name: String,
+    /// Unix milliseconds.
+    pub created_at: i64,
+    pub last_used_at: Option<i64>,
+}
+
+/// Starts adding a passkey for the signed-in person: the options for the browser.
+#[server(endpoint = "passkey_add_start")]
+pub async fn passkey_add_start() -> Result<String, ServerFnError> {
+    session::passkey_add_start().await
+}
+
+/// Finishes adding a passkey with the browser's answer and the name the person gave it.
+#[server(endpoint = "passkey_add_finish")]
+pub async fn passkey_add_finish(
+    answer: String,
+    name: String,
+) -> Result<PasskeyView, ServerFnError> {
+    session::passkey_add_finish(&answer, &name).await
+}
+
+/// Starts signing in with a passkey: the options for the browser.
+#[server(endpoint = "passkey_sign_in_start")]
+pub async fn passkey_sign_in_start() -> Result<String, ServerFnError> {
+    session::passkey_sign_in_start().await
+}
+
+/// Finishes signing in with a passkey; returns where to go next.
+#[server(endpoint = "passkey_sign_in_finish")]
+pub async fn passkey_sign_in_finish(answer: String) -> Result<String, ServerFnError> {
+    session::passkey_sign_in_finish(&answer).await
+}
+
+/// The signed-in person's passkeys.
+#[server(endpoint = "passkey_list")]
+pub async fn passkey_list() -> Result<Vec<PasskeyView>, ServerFnError> {
+    session::passkey_list().await
+}
+
+#[server(endpoint = "passkey_rename")]
+pub async fn passkey_rename(id: String, name: String) -> Result<(), ServerFnError> {
+    session::passkey_rename(&id, &name).await
+}
+
+#[server(endpoint = "passkey_remove")]
+pub async fn passkey_remove(id: String) -> Result<(), ServerFnError> {
+    session::passkey_remove(&id).await
 }

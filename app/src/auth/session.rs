@@ -9,6 +9,7 @@ use portico_core::{
     auth::{
         codes::{CodeCheck, CodePolicy, SignInCodes},
         links::{self, LinkState},
+        passkeys::{self, PasskeyOwner, Passkeys},
         sessions::SessionRecords,
         Client,
     },
@@ -20,13 +21,16 @@ use portico_core::{
 use serde::{Deserialize, Serialize};
 use tower_sessions::Session;
 
-use super::{CodeAnswer, LinkAnswer, SessionView};
+use super::{CodeAnswer, LinkAnswer, PasskeyView, SessionView};
 
 /// The key the signed-in person is kept under (the session store copies `key`
 /// into its `person` column).
 pub const PERSON_KEY: &str = "person";
 /// Who asked for a code and has not typed it yet.
 const PENDING_KEY: &str = "pending";
+/// Ceremony states between the two halves of adding or using a passkey.
+const PASSKEY_ADD_KEY: &str = "passkey_add";
+const PASSKEY_SIGN_IN_KEY: &str = "passkey_sign_in";
 
 /// The signed-in person, as kept in the session.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -122,6 +126,9 @@ pub async fn link_landing(token: &str) -> Result<LinkAnswer, ServerFnError> {
         .map_err(failed)?;
     Ok(match state {
         LinkState::Valid(landing) => LinkAnswer::Valid {
+            has_passkey: passkeys::has_any(&p.store, &PasskeyOwner::Patient(landing.identity_id))
+                .await
+                .map_err(failed)?,
             organization_name: landing.organization_name,
         },
         LinkState::Expired => LinkAnswer::Expired,
@@ -204,27 +211,154 @@ pub async fn submit_code(typed: &str) -> Result<CodeAnswer, ServerFnError> {
         }
         Err(other) => return Err(failed(other)),
     }
-    // A new id at sign-in: a session id planted before it is worth nothing after.
-    store_err(session.cycle_id().await).await?;
     store_err(session.remove::<Pending>(PENDING_KEY).await).await?;
+    let owner = PasskeyOwner::Patient(identity_id);
+    sign_in_as(
+        &p,
+        &session,
+        &client,
+        &owner,
+        "code",
+        pending.organization_id,
+    )
+    .await?;
+    Ok(CodeAnswer::SignedIn)
+}
+/// Signs `owner` in on this session: a new session id (an id planted before
+/// sign-in is worth nothing after it), the person, and the audit event.
+async fn sign_in_as(
+    p: &Portal,
+    session: &Session,
+    client: &Client,
+    owner: &PasskeyOwner,
+    method: &str,
+    organization_id: Option<String>,
+) -> Result<(), ServerFnError> {
+    store_err(session.cycle_id().await).await?;
+    let (kind, actor) = match owner {
+        PasskeyOwner::Patient(id) => ("patient", Actor::patient(id)),
+        PasskeyOwner::Staff(id) => ("staff", Actor::staff(id)),
+    };
     let person = Person {
-        key: format!("patient:{identity_id}"),
-        kind: "patient".into(),
-        id: identity_id.clone(),
+        key: format!("{kind}:{}", owner.id()),
+        kind: kind.into(),
+        id: owner.id().to_owned(),
         signed_in_at: now_ms(),
     };
     store_err(session.insert(PERSON_KEY, person).await).await?;
-    let mut event = AuditEvent::new(
-        Actor::patient(&identity_id),
-        Action::SignInSucceeded,
-        Outcome::Success,
-    )
-    .about("method:code".to_owned());
-    if let Some(org) = pending.organization_id {
+    let mut event = AuditEvent::new(actor, Action::SignInSucceeded, Outcome::Success)
+        .about(format!("method:{method}"));
+    if let Some(org) = organization_id {
         event = event.in_organization(org);
     }
     p.audit.record(client.stamp(event)).await.map_err(failed)?;
-    Ok(CodeAnswer::SignedIn)
+    Ok(())
+}
+
+fn passkeys_rp() -> Result<Arc<Passkeys>, ServerFnError> {
+    use_context::<Arc<Passkeys>>().ok_or_else(|| ServerFnError::new("the portal is not set up"))
+}
+
+/// The signed-in person as a passkey owner, or an error asking them to sign in.
+async fn owner() -> Result<PasskeyOwner, ServerFnError> {
+    let person = signed_in()
+        .await?
+        .ok_or_else(|| ServerFnError::new("please sign in again"))?;
+    Ok(if person.kind == "staff" {
+        PasskeyOwner::Staff(person.id)
+    } else {
+        PasskeyOwner::Patient(person.id)
+    })
+}
+
+pub async fn passkey_add_start() -> Result<String, ServerFnError> {
+    let p = portal()?;
+    let owner = owner().await?;
+    let (options, state) = passkeys_rp()?
+        .start_registration(&p.store, &owner, "Portico")
+        .await
+        .map_err(failed)?;
+    store_err(session().await?.insert(PASSKEY_ADD_KEY, state).await).await?;
+    Ok(options)
+}
+
+pub async fn passkey_add_finish(answer: &str, name: &str) -> Result<PasskeyView, ServerFnError> {
+    let p = portal()?;
+    let owner = owner().await?;
+    let session = session().await?;
+    // Taken out of the session first: a ceremony state is used once.
+    let state = store_err(session.remove(PASSKEY_ADD_KEY).await)
+        .await?
+        .ok_or_else(|| ServerFnError::new("start adding the passkey again"))?;
+    let info = passkeys_rp()?
+        .finish_registration(
+            &p.store,
+            &p.vault,
+            &p.audit,
+            &client().await,
+            &owner,
+            answer,
+            &state,
+            name,
+        )
+        .await
+        .map_err(failed)?;
+    Ok(view_of(info))
+}
+
+fn view_of(info: passkeys::PasskeyInfo) -> PasskeyView {
+    PasskeyView {
+        id: info.credential_id,
+        name: info.name,
+        created_at: info.created_at,
+        last_used_at: info.last_used_at,
+    }
+}
+
+pub async fn passkey_sign_in_start() -> Result<String, ServerFnError> {
+    let (options, state) = passkeys_rp()?.start_sign_in().map_err(failed)?;
+    store_err(session().await?.insert(PASSKEY_SIGN_IN_KEY, state).await).await?;
+    Ok(options)
+}
+
+pub async fn passkey_sign_in_finish(answer: &str) -> Result<String, ServerFnError> {
+    let p = portal()?;
+    let session = session().await?;
+    let state = store_err(session.remove(PASSKEY_SIGN_IN_KEY).await)
+        .await?
+        .ok_or_else(|| ServerFnError::new("start signing in with the passkey again"))?;
+    let client = client().await;
+    let owner = passkeys_rp()?
+        .finish_sign_in(&p.store, &p.audit, &client, answer, state)
+        .await
+        .map_err(failed)?;
+    sign_in_as(&p, &session, &client, &owner, "passkey", None).await?;
+    Ok("/inbox".to_owned())
+}
+
+pub async fn passkey_list() -> Result<Vec<PasskeyView>, ServerFnError> {
+    let p = portal()?;
+    let owner = owner().await?;
+    let list = passkeys::list(&p.store, &p.vault, &owner)
+        .await
+        .map_err(failed)?;
+    Ok(list.into_iter().map(view_of).collect())
+}
+
+pub async fn passkey_rename(id: &str, name: &str) -> Result<(), ServerFnError> {
+    let p = portal()?;
+    let owner = owner().await?;
+    passkeys::rename(&p.store, &p.vault, &owner, id, name)
+        .await
+        .map_err(failed)
+}
+
+pub async fn passkey_remove(id: &str) -> Result<(), ServerFnError> {
+    let p = portal()?;
+    let owner = owner().await?;
+    passkeys::remove(&p.store, &p.audit, &client().await, &owner, id)
+        .await
+        .map_err(failed)
 }
 
 /// The signed-in person, after checking the absolute timeout (the idle timeout

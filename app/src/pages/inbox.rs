@@ -7,7 +7,7 @@ use std::time::Duration;
 use leptos::prelude::*;
 use leptos_meta::Title;
 
-use super::sign_in::error_text;
+use super::{passkeys::PasskeyManager, sign_in::error_text};
 use crate::auth::{current_session, SignOut, SignOutEverywhere, StaySignedIn};
 
 #[component]
@@ -24,6 +24,7 @@ pub fn InboxPage() -> impl IntoView {
                             <p>"You are signed in. Messages from your care team and your health plan appear here."</p>
                             <SignOutButtons/>
                         </section>
+                        <PasskeyManager/>
                     </SignedInArea>
                 }.into_any(),
                 Ok(None) => view! { <PleaseSignIn/> }.into_any(),

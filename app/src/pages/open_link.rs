@@ -5,7 +5,10 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_params_map;
 
-use super::sign_in::{error_text, CodeForm};
+use super::{
+    passkeys::PasskeySignIn,
+    sign_in::{error_text, CodeForm},
+};
 use crate::auth::{link_landing, LinkAnswer, RequestCodeForLink};
 
 #[component]
@@ -18,8 +21,8 @@ pub fn OpenLinkPage() -> impl IntoView {
         <section class="open-link">
             <Suspense fallback=|| view! { <p>"Loading…"</p> }>
                 {move || landing.get().map(|answer| match answer {
-                    Ok(LinkAnswer::Valid { organization_name }) => view! {
-                        <ValidLink organization_name token=token()/>
+                    Ok(LinkAnswer::Valid { organization_name, has_passkey }) => view! {
+                        <ValidLink organization_name has_passkey token=token()/>
                     }.into_any(),
                     Ok(LinkAnswer::Expired) => view! {
                         <h1>"This link has expired"</h1>
@@ -42,7 +45,7 @@ pub fn OpenLinkPage() -> impl IntoView {
 }
 
 #[component]
-fn ValidLink(organization_name: String, token: String) -> impl IntoView {
+fn ValidLink(organization_name: String, has_passkey: bool, token: String) -> impl IntoView {
     let request = ServerAction::<RequestCodeForLink>::new();
     let sent = move || matches!(request.value().get(), Some(Ok(())));
     let problem = move || match request.value().get() {
@@ -51,7 +54,10 @@ fn ValidLink(organization_name: String, token: String) -> impl IntoView {
     };
     view! {
         <h1>{format!("{organization_name} sent you a secure message")}</h1>
-        <p>"To read it, prove it is you. We will email you a one-time code."</p>
+        <p>"To read it, prove it is you: with your passkey, or with a one-time code we email you."</p>
+        <Show when=move || has_passkey>
+            <PasskeySignIn/>
+        </Show>
         <Show
             when=sent
             fallback=move || {

@@ -3,6 +3,7 @@
 use leptos::prelude::*;
 use leptos_meta::Title;
 
+use super::passkeys::PasskeySignIn;
 use crate::auth::{CodeAnswer, RequestCodeByEmail, SubmitCode};
 
 /// `/sign-in`: the address, then the code. The answer to the address is the
@@ -22,7 +23,8 @@ pub fn SignInPage() -> impl IntoView {
             <Show
                 when=asked
                 fallback=move || view! {
-                    <p>"We will email you a one-time code. The email never contains health information."</p>
+                    <PasskeySignIn/>
+                    <p>"Or we email you a one-time code. The email never contains health information."</p>
                     <ActionForm action=request attr:class="stack">
                         <label for="email">"Your email address"</label>
                         <input id="email" name="email" type="email" autocomplete="email" required

@@ -13,7 +13,9 @@ use axum::{extract::FromRef, routing::get, Router};
 use leptos::{config::LeptosOptions, prelude::provide_context};
 use leptos_axum::{generate_route_list, LeptosRoutes};
 use portico_app::{shell, App};
-use portico_core::{audit::AuditLog, config::Settings, store::Store, vault::Vault};
+use portico_core::{
+    audit::AuditLog, auth::passkeys::Passkeys, config::Settings, store::Store, vault::Vault,
+};
 
 use crate::serve::Services;
 
@@ -24,6 +26,7 @@ pub struct AppState {
     pub store: Store,
     pub vault: Arc<Vault>,
     pub audit: AuditLog,
+    pub passkeys: Arc<Passkeys>,
     pub settings: Arc<Settings>,
 }
 
@@ -34,6 +37,7 @@ impl AppState {
             store: services.store,
             vault: services.vault,
             audit: services.audit,
+            passkeys: services.passkeys,
             settings: Arc::new(settings),
         }
     }
@@ -75,6 +79,7 @@ pub fn router(state: AppState) -> Router {
         provide_context(context_state.vault.clone());
         provide_context(context_state.audit.clone());
         provide_context(context_state.settings.clone());
+        provide_context(context_state.passkeys.clone());
     };
 
     let router = Router::new()

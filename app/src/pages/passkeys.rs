@@ -1,0 +1,140 @@
+//! Passkeys on the page: "Sign in with a passkey", and the signed-in person's
+//! list where they add, name and remove them.
+
+use leptos::{prelude::*, task::spawn_local};
+use leptos_router::hooks::use_navigate;
+
+use super::sign_in::error_text;
+use crate::auth::{
+    browser, passkey_add_finish, passkey_add_start, passkey_list, passkey_remove, passkey_rename,
+    passkey_sign_in_finish, passkey_sign_in_start, PasskeyView,
+};
+
+/// Signs in with any passkey of this portal, typing nothing.
+#[component]
+pub fn PasskeySignIn() -> impl IntoView {
+    let (problem, set_problem) = signal(None::<String>);
+    let (busy, set_busy) = signal(false);
+    let navigate = use_navigate();
+    let sign_in = move |_| {
+        set_busy.set(true);
+        set_problem.set(None);
+        let navigate = navigate.clone();
+        spawn_local(async move {
+            let result = async {
+                let options = passkey_sign_in_start().await.map_err(|e| error_text(&e))?;
+                let answer = browser::get_passkey(options).await?;
+                passkey_sign_in_finish(answer)
+                    .await
+                    .map_err(|e| error_text(&e))
+            }
+            .await;
+            set_busy.set(false);
+            match result {
+                Ok(next) => navigate(&next, Default::default()),
+                Err(message) => set_problem.set(Some(message)),
+            }
+        });
+    };
+    view! {
+        <div class="passkey-sign-in">
+            <button type="button" on:click=sign_in disabled=busy>"Sign in with a passkey"</button>
+            <p class="problem" role="alert">{problem}</p>
+        </div>
+    }
+}
+
+/// The signed-in person's passkeys, with adding (offered when there are none),
+/// renaming and removing.
+#[component]
+pub fn PasskeyManager() -> impl IntoView {
+    let (changed, set_changed) = signal(0u32);
+    let keys = Resource::new(move || changed.get(), |_| passkey_list());
+    let (problem, set_problem) = signal(None::<String>);
+    let (name, set_name) = signal("My device".to_owned());
+    let (busy, set_busy) = signal(false);
+    let add = move |_| {
+        set_busy.set(true);
+        set_problem.set(None);
+        spawn_local(async move {
+            let result = async {
+                let options = passkey_add_start().await.map_err(|e| error_text(&e))?;
+                let answer = browser::create_passkey(options).await?;
+                passkey_add_finish(answer, name.get_untracked())
+                    .await
+                    .map_err(|e| error_text(&e))
+            }
+            .await;
+            set_busy.set(false);
+            match result {
+                Ok(_) => set_changed.update(|n| *n += 1),
+                Err(message) => set_problem.set(Some(message)),
+            }
+        });
+    };
+    view! {
+        <section class="passkeys" aria-labelledby="passkeys-title">
+            <h2 id="passkeys-title">"Passkeys"</h2>
+            <Suspense fallback=|| view! { <p>"Loading…"</p> }>
+                {move || keys.get().map(|list| match list {
+                    Ok(list) if list.is_empty() => view! {
+                        <p>"Sign in faster next time, with no code to type: add a passkey (your fingerprint, face or device PIN)."</p>
+                    }.into_any(),
+                    Ok(list) => view! {
+                        <ul class="passkey-list">
+                            {list.into_iter().map(|key| view! {
+                                <PasskeyRow key on_change=move || set_changed.update(|n| *n += 1)/>
+                            }).collect_view()}
+                        </ul>
+                    }.into_any(),
+                    Err(e) => view! { <p role="alert">{error_text(&e)}</p> }.into_any(),
+                })}
+            </Suspense>
+            <div class="stack">
+                <label for="passkey-name">"Name for this device's passkey"</label>
+                <input id="passkey-name" maxlength="60"
+                    prop:value=name on:input=move |ev| set_name.set(event_target_value(&ev))/>
+                <button type="button" on:click=add disabled=busy>"Add a passkey"</button>
+                <p class="problem" role="alert">{problem}</p>
+            </div>
+        </section>
+    }
+}
+
+#[component]
+fn PasskeyRow(
+    key: PasskeyView,
+    on_change: impl Fn() + Copy + Send + Sync + 'static,
+) -> impl IntoView {
+    let id = StoredValue::new(key.id.clone());
+    let (name, set_name) = signal(key.name.clone());
+    let (problem, set_problem) = signal(None::<String>);
+    let label = key.name.clone();
+    let rename = move |_| {
+        spawn_local(async move {
+            match passkey_rename(id.get_value(), name.get_untracked()).await {
+                Ok(()) => on_change(),
+                Err(e) => set_problem.set(Some(error_text(&e))),
+            }
+        });
+    };
+    let remove = move |_| {
+        spawn_local(async move {
+            match passkey_remove(id.get_value()).await {
+                Ok(()) => on_change(),
+                Err(e) => set_problem.set(Some(error_text(&e))),
+            }
+        });
+    };
+    view! {
+        <li class="passkey">
+            <span class="passkey-name">{label.clone()}</span>
+            <input aria-label=format!("New name for {label}") maxlength="60"
+                prop:value=name on:input=move |ev| set_name.set(event_target_value(&ev))/>
+            <button type="button" on:click=rename>"Rename"</button>
+            <button type="button" class="secondary" on:click=remove
+                aria-label=format!("Remove {}", key.name)>"Remove"</button>
+            <p class="problem" role="alert">{problem}</p>
+        </li>
+    }
+}
