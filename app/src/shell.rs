@@ -8,8 +8,13 @@ use leptos_router::{
 };
 
 use crate::pages::{
-    home::HomePage, inbox::InboxPage, not_found::NotFound, open_link::OpenLinkPage,
-    sign_in::SignInPage, signed_out::SignedOutPage,
+    home::HomePage,
+    inbox::InboxPage,
+    not_found::NotFound,
+    open_link::OpenLinkPage,
+    sign_in::SignInPage,
+    signed_out::SignedOutPage,
+    staff::{EnrollPage, StaffHomePage, StaffSignInPage},
 };
 
 /// The whole document, as the server sends it. The hydration scripts carry the
@@ -58,6 +63,9 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/sign-in") view=SignInPage/>
                     <Route path=path!("/inbox") view=InboxPage/>
                     <Route path=path!("/signed-out") view=SignedOutPage/>
+                    <Route path=path!("/enroll/:token") view=EnrollPage/>
+                    <Route path=path!("/staff/sign-in") view=StaffSignInPage/>
+                    <Route path=path!("/staff") view=StaffHomePage/>
                 </Routes>
             </main>
         </Router>

@@ -199,3 +199,61 @@ test('a passkey added after a code sign-in then signs in alone, typing nothing',
   assert.deepEqual(problems.filter((p) => !p.includes('HTTP 4') && !p.includes('ERR_ABORTED')), [], 'no console errors or exceptions');
   await context.close();
 });
+
+test('staff enroll from the link, then sign in with password and passkey, and hear of failures', async () => {
+  const { context, page, problems } = await watchedPage(browser);
+  const cdp = await context.newCDPSession(page);
+  await cdp.send('WebAuthn.enable');
+  await cdp.send('WebAuthn.addVirtualAuthenticator', {
+    options: {
+      protocol: 'ctap2',
+      transport: 'internal',
+      hasResidentKey: true,
+      hasUserVerification: true,
+      isUserVerified: true,
+      automaticPresenceSimulation: true,
+    },
+  });
+  const demo = execFileSync(PORTICO, ['demo'], { env: process.env, encoding: 'utf8' });
+  const org = demo.match(/Organization id \(for `portico staff add --org`\): (\S+)/)[1];
+  const email = `nurse-${Date.now()}@riverside.example`;
+  const added = execFileSync(PORTICO, ['staff', 'add', '--org', org, '--email', email, '--role', 'clinician'], {
+    env: process.env,
+    encoding: 'utf8',
+  });
+  const enroll = added.split('\n').find((l) => l.includes('/enroll/')).trim();
+
+  await page.goto(enroll);
+  await hydrated(page);
+  await page.getByLabel(/Choose a password/).fill('four long words here');
+  await page.getByRole('button', { name: 'Set password' }).click();
+  await page.getByRole('status').filter({ hasText: 'Password set' }).waitFor();
+  await page.getByRole('button', { name: 'Add a passkey' }).click();
+  await page.getByRole('heading', { name: 'Riverside Clinic (demo) · clinician' }).waitFor();
+  await page.getByRole('button', { name: 'Sign out', exact: true }).click();
+  await page.getByRole('heading', { name: 'You are signed out' }).waitFor();
+
+  // The link works once.
+  await page.goto(enroll);
+  await page.getByText('This link is used, expired or unknown').waitFor();
+
+  // Two wrong passwords, then the right one and the passkey.
+  await page.goto(`${BASE_URL}/staff/sign-in`);
+  await hydrated(page);
+  for (let i = 0; i < 2; i++) {
+    await page.getByLabel('Work email address').fill(email);
+    await page.getByLabel('Password').fill('not the password');
+    await page.getByRole('button', { name: 'Continue' }).click();
+    await page.getByRole('alert').filter({ hasText: 'do not match' }).waitFor();
+  }
+  await page.getByLabel('Work email address').fill(email);
+  await page.getByLabel('Password').fill('four long words here');
+  await page.getByRole('button', { name: 'Continue' }).click();
+  await page.getByRole('status').filter({ hasText: 'Confirm with your passkey' }).waitFor();
+  await page.getByRole('button', { name: 'Sign in with a passkey' }).click();
+  await page.getByRole('heading', { name: 'Riverside Clinic (demo) · clinician' }).waitFor();
+  await page.getByText('There were 2 failed sign-in attempts').waitFor();
+
+  assert.deepEqual(problems.filter((p) => !p.includes('HTTP 4') && !p.includes('ERR_ABORTED')), []);
+  await context.close();
+});

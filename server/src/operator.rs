@@ -10,10 +10,7 @@ use std::{
 
 use portico_core::{
     audit::{self, Action, Actor, AuditEvent, AuditLog, ExportFormat, Outcome},
-    auth::{
-        passwords::Passwords,
-        staff::{StaffAccounts, StaffRole, Throttle},
-    },
+    auth::staff::{StaffAccounts, StaffRole, Throttle},
     config::Settings,
     vault::{KeyOwner, NormalizedEmail, RotateOptions},
     Error,
@@ -129,12 +126,11 @@ pub async fn staff(settings: &Settings, command: StaffCommand) -> Result<ExitCod
     let email = NormalizedEmail::parse(&email)?;
     let role = StaffRole::parse(&role)?;
     let services = Services::open(settings).await?;
-    let passwords = Passwords::new();
     let accounts = StaffAccounts {
         store: &services.store,
         vault: &services.vault,
         audit: &services.audit,
-        passwords: &passwords,
+        passwords: &services.passwords,
         throttle: Throttle::default(),
     };
     let added = accounts.add(&org, &email, role, operator()).await;
@@ -186,6 +182,7 @@ pub async fn demo(settings: &Settings) -> Result<ExitCode, ServerError> {
         settings.data_dir.join("outbox").display()
     );
     println!("{link}");
+    println!("Organization id (for `portico staff add --org`): {}", clinic.id);
     Ok(ExitCode::SUCCESS)
 }
 

@@ -4,7 +4,7 @@ use std::{net::SocketAddr, path::Path, sync::Arc};
 
 use portico_core::{
     audit::AuditLog,
-    auth::passkeys::Passkeys,
+    auth::{passkeys::Passkeys, passwords::Passwords},
     config::Settings,
     store::Store,
     vault::{RootKeyring, Vault},
@@ -40,6 +40,8 @@ pub struct Services {
     pub audit: AuditLog,
     /// The WebAuthn relying party for this portal's public address.
     pub passkeys: Arc<Passkeys>,
+    /// Staff password checks, behind their bounded gate.
+    pub passwords: Arc<Passwords>,
 }
 
 impl Services {
@@ -57,6 +59,7 @@ impl Services {
             vault,
             audit,
             passkeys,
+            passwords: Arc::new(Passwords::new()),
         })
     }
 

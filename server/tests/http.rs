@@ -59,6 +59,7 @@ impl TestServer {
         let keys = tempfile::tempdir().unwrap();
         let keyring = RootKeyring::open(keys.path(), None).unwrap();
         let services = Services {
+            passwords: Arc::new(portico_core::auth::passwords::Passwords::new()),
             passkeys: Arc::new(
                 portico_core::auth::passkeys::Passkeys::new(&settings.public_url).unwrap(),
             ),

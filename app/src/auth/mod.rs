@@ -145,3 +145,51 @@ pub async fn passkey_rename(id: String, name: String) -> Result<(), ServerFnErro
 pub async fn passkey_remove(id: String) -> Result<(), ServerFnError> {
     session::passkey_remove(&id).await
 }
+
+/// The answer to a staff password.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum StaffPasswordAnswer {
+    /// Right: now confirm with a passkey.
+    ConfirmWithPasskey,
+    /// Wrong address or password (the page does not say which).
+    Refused,
+    /// Too many failures lately: try again in a while.
+    Throttled,
+}
+
+/// What the staff home shows.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StaffHomeView {
+    pub organization_name: String,
+    pub role: String,
+    /// Failed password attempts since the last sign-in, to tell the owner once.
+    pub failures_since_last: u32,
+    pub idle_timeout_secs: u64,
+}
+
+/// Whether an enrollment link still works (nothing is spent).
+#[server(endpoint = "staff_enrollment_open")]
+pub async fn staff_enrollment_open(token: String) -> Result<bool, ServerFnError> {
+    session::staff_enrollment_open(&token).await
+}
+
+/// Sets the password from an enrollment link; a passkey is added next.
+#[server(endpoint = "staff_enroll")]
+pub async fn staff_enroll(token: String, password: String) -> Result<(), ServerFnError> {
+    session::staff_enroll(&token, password).await
+}
+
+/// The password step of staff sign-in.
+#[server(endpoint = "staff_password")]
+pub async fn staff_password(
+    email: String,
+    password: String,
+) -> Result<StaffPasswordAnswer, ServerFnError> {
+    session::staff_password(&email, password).await
+}
+
+/// The signed-in staff member's home, or None when no staff member is signed in.
+#[server(endpoint = "staff_home")]
+pub async fn staff_home() -> Result<Option<StaffHomeView>, ServerFnError> {
+    session::staff_home().await
+}

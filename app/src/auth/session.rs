@@ -10,7 +10,9 @@ use portico_core::{
         codes::{CodeCheck, CodePolicy, SignInCodes},
         links::{self, LinkState},
         passkeys::{self, PasskeyOwner, Passkeys},
+        passwords::Passwords,
         sessions::SessionRecords,
+        staff::{self, PasswordSignIn, StaffAccounts, Throttle},
         Client,
     },
     config::Settings,
@@ -21,7 +23,7 @@ use portico_core::{
 use serde::{Deserialize, Serialize};
 use tower_sessions::Session;
 
-use super::{CodeAnswer, LinkAnswer, PasskeyView, SessionView};
+use super::{CodeAnswer, LinkAnswer, PasskeyView, SessionView, StaffHomeView, StaffPasswordAnswer};
 
 /// The key the signed-in person is kept under (the session store copies `key`
 /// into its `person` column).
@@ -31,6 +33,17 @@ const PENDING_KEY: &str = "pending";
 /// Ceremony states between the two halves of adding or using a passkey.
 const PASSKEY_ADD_KEY: &str = "passkey_add";
 const PASSKEY_SIGN_IN_KEY: &str = "passkey_sign_in";
+/// A staff member half-way: password right (or just enrolled), passkey to come.
+const STAFF_HALF_KEY: &str = "staff_half";
+/// Failed attempts to tell a staff member about, once, after they sign in.
+const STAFF_NOTICE_KEY: &str = "staff_notice";
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+struct StaffHalf {
+    staff_id: String,
+    /// Only straight after enrollment may a passkey be added without one.
+    may_add_passkey: bool,
+}
 
 /// The signed-in person, as kept in the session.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -259,11 +272,20 @@ fn passkeys_rp() -> Result<Arc<Passkeys>, ServerFnError> {
     use_context::<Arc<Passkeys>>().ok_or_else(|| ServerFnError::new("the portal is not set up"))
 }
 
+/// Who may add a passkey now: a staff member who has just enrolled.
+async fn enrolling_staff() -> Result<Option<String>, ServerFnError> {
+    let half: Option<StaffHalf> = store_err(session().await?.get(STAFF_HALF_KEY).await).await?;
+    Ok(half.filter(|h| h.may_add_passkey).map(|h| h.staff_id))
+}
+
 /// The signed-in person as a passkey owner, or an error asking them to sign in.
 async fn owner() -> Result<PasskeyOwner, ServerFnError> {
-    let person = signed_in()
-        .await?
-        .ok_or_else(|| ServerFnError::new("please sign in again"))?;
+    let Some(person) = signed_in().await? else {
+        return match enrolling_staff().await? {
+            Some(staff_id) => Ok(PasskeyOwner::Staff(staff_id)),
+            None => Err(ServerFnError::new("please sign in again")),
+        };
+    };
     Ok(if person.kind == "staff" {
         PasskeyOwner::Staff(person.id)
     } else {
@@ -303,6 +325,13 @@ pub async fn passkey_add_finish(answer: &str, name: &str) -> Result<PasskeyView,
         )
         .await
         .map_err(failed)?;
+    // A staff member finishing enrollment is now signed in: password and passkey.
+    if let (PasskeyOwner::Staff(staff_id), Some(enrolling)) = (&owner, enrolling_staff().await?) {
+        if *staff_id == enrolling {
+            store_err(session.remove::<StaffHalf>(STAFF_HALF_KEY).await).await?;
+            sign_in_as(&p, &session, &client().await, &owner, "enrollment", None).await?;
+        }
+    }
     Ok(view_of(info))
 }
 
@@ -332,6 +361,40 @@ pub async fn passkey_sign_in_finish(answer: &str) -> Result<String, ServerFnErro
         .finish_sign_in(&p.store, &p.audit, &client, answer, state)
         .await
         .map_err(failed)?;
+    if let PasskeyOwner::Staff(staff_id) = &owner {
+        let profile = staff::profile(&p.store, staff_id).await.map_err(failed)?;
+        if profile.disabled {
+            let event = AuditEvent::new(
+                Actor::staff(staff_id),
+                Action::SignInFailed,
+                Outcome::Denied,
+            )
+            .about("reason:disabled".to_owned());
+            p.audit.record(client.stamp(event)).await.map_err(failed)?;
+            return Err(ServerFnError::new(
+                "this account is disabled; ask your admin",
+            ));
+        }
+        let failures = staff::take_unreported_failures(&p.store, staff_id)
+            .await
+            .map_err(failed)?;
+        store_err(session.remove::<StaffHalf>(STAFF_HALF_KEY).await).await?;
+        sign_in_as(
+            &p,
+            &session,
+            &client,
+            &owner,
+            "passkey",
+            Some(profile.organization_id),
+        )
+        .await?;
+        // Failures the password step already took count too.
+        let earlier: u32 = store_err(session.get(STAFF_NOTICE_KEY).await)
+            .await?
+            .unwrap_or(0);
+        store_err(session.insert(STAFF_NOTICE_KEY, earlier + failures).await).await?;
+        return Ok("/staff".to_owned());
+    }
     sign_in_as(&p, &session, &client, &owner, "passkey", None).await?;
     Ok("/inbox".to_owned())
 }
@@ -422,4 +485,101 @@ pub async fn sign_out(everywhere: bool) -> Result<(), ServerFnError> {
         .await
         .map_err(failed)?;
     Ok(())
+}
+
+pub async fn staff_enrollment_open(token: &str) -> Result<bool, ServerFnError> {
+    let p = portal()?;
+    staff::enrollment_open(&p.store, token)
+        .await
+        .map_err(failed)
+}
+
+fn passwords() -> Result<Arc<Passwords>, ServerFnError> {
+    use_context::<Arc<Passwords>>().ok_or_else(|| ServerFnError::new("the portal is not set up"))
+}
+
+pub async fn staff_enroll(token: &str, password: String) -> Result<(), ServerFnError> {
+    let p = portal()?;
+    let passwords = passwords()?;
+    let accounts = StaffAccounts {
+        store: &p.store,
+        vault: &p.vault,
+        audit: &p.audit,
+        passwords: &passwords,
+        throttle: Throttle::default(),
+    };
+    let staff_id = accounts
+        .enroll(token, secrecy::SecretString::from(password))
+        .await
+        .map_err(failed)?;
+    let half = StaffHalf {
+        staff_id,
+        may_add_passkey: true,
+    };
+    store_err(session().await?.insert(STAFF_HALF_KEY, half).await).await
+}
+
+pub async fn staff_password(
+    email: &str,
+    password: String,
+) -> Result<StaffPasswordAnswer, ServerFnError> {
+    let email = NormalizedEmail::parse(email).map_err(failed)?;
+    let p = portal()?;
+    let passwords = passwords()?;
+    let accounts = StaffAccounts {
+        store: &p.store,
+        vault: &p.vault,
+        audit: &p.audit,
+        passwords: &passwords,
+        throttle: Throttle::default(),
+    };
+    let answer = accounts
+        .sign_in_with_password(
+            &email,
+            secrecy::SecretString::from(password),
+            &client().await,
+        )
+        .await
+        .map_err(failed)?;
+    Ok(match answer {
+        PasswordSignIn::Accepted {
+            staff_id,
+            failures_since_last,
+            ..
+        } => {
+            let session = session().await?;
+            let half = StaffHalf {
+                staff_id,
+                may_add_passkey: false,
+            };
+            store_err(session.insert(STAFF_HALF_KEY, half).await).await?;
+            // Reported already by the password check; kept for the home page.
+            store_err(session.insert(STAFF_NOTICE_KEY, failures_since_last).await).await?;
+            StaffPasswordAnswer::ConfirmWithPasskey
+        }
+        PasswordSignIn::Refused => StaffPasswordAnswer::Refused,
+        PasswordSignIn::Throttled => StaffPasswordAnswer::Throttled,
+    })
+}
+
+pub async fn staff_home() -> Result<Option<StaffHomeView>, ServerFnError> {
+    let p = portal()?;
+    let Some(person) = signed_in().await? else {
+        return Ok(None);
+    };
+    if person.kind != "staff" {
+        return Ok(None);
+    }
+    let profile = staff::profile(&p.store, &person.id).await.map_err(failed)?;
+    let session = session().await?;
+    // Told once: taken out of the session as it is shown.
+    let failures: u32 = store_err(session.remove(STAFF_NOTICE_KEY).await)
+        .await?
+        .unwrap_or(0);
+    Ok(Some(StaffHomeView {
+        organization_name: profile.organization_name,
+        role: profile.role.as_str().to_owned(),
+        failures_since_last: failures,
+        idle_timeout_secs: p.settings.idle_timeout.as_secs(),
+    }))
 }

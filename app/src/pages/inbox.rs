@@ -46,7 +46,7 @@ fn PleaseSignIn() -> impl IntoView {
 }
 
 #[component]
-fn SignOutButtons() -> impl IntoView {
+pub(crate) fn SignOutButtons() -> impl IntoView {
     let out = ServerAction::<SignOut>::new();
     let everywhere = ServerAction::<SignOutEverywhere>::new();
     Effect::new(move |_| {
@@ -77,7 +77,7 @@ fn warning_lead(idle_secs: u64) -> i64 {
 /// with a countdown and "Stay signed in"; at the timeout, removes the content
 /// from the page and says why.
 #[component]
-fn SignedInArea(idle_secs: u64, children: ChildrenFn) -> impl IntoView {
+pub(crate) fn SignedInArea(idle_secs: u64, children: ChildrenFn) -> impl IntoView {
     let full = i64::try_from(idle_secs).unwrap_or(900);
     let (remaining, set_remaining) = signal(full);
     let (expired, set_expired) = signal(false);

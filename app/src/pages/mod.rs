@@ -5,3 +5,4 @@ pub mod open_link;
 pub mod passkeys;
 pub mod sign_in;
 pub mod signed_out;
+pub mod staff;

@@ -47,7 +47,11 @@ pub fn PasskeySignIn() -> impl IntoView {
 /// The signed-in person's passkeys, with adding (offered when there are none),
 /// renaming and removing.
 #[component]
-pub fn PasskeyManager() -> impl IntoView {
+pub fn PasskeyManager(
+    /// Called after a passkey is added (enrollment goes on to the staff home).
+    #[prop(optional, into)]
+    on_added: Option<Callback<()>>,
+) -> impl IntoView {
     let (changed, set_changed) = signal(0u32);
     let keys = Resource::new(move || changed.get(), |_| passkey_list());
     let (problem, set_problem) = signal(None::<String>);
@@ -67,7 +71,12 @@ pub fn PasskeyManager() -> impl IntoView {
             .await;
             set_busy.set(false);
             match result {
-                Ok(_) => set_changed.update(|n| *n += 1),
+                Ok(_) => {
+                    set_changed.update(|n| *n += 1);
+                    if let Some(on_added) = on_added {
+                        on_added.run(());
+                    }
+                }
                 Err(message) => set_problem.set(Some(message)),
             }
         });

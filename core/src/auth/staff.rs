@@ -301,3 +301,66 @@ impl StaffAccounts<'_> {
         }
     }
 }
+
+/// A staff member as their pages show them.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StaffProfile {
+    pub staff_id: String,
+    pub organization_id: String,
+    pub organization_name: String,
+    pub role: StaffRole,
+    pub disabled: bool,
+}
+
+/// The staff member with this id.
+pub async fn profile(store: &Store, staff_id: &str) -> Result<StaffProfile> {
+    let row: Option<(String, String, String, Option<i64>)> = on_pool!(store, |pool| {
+        sqlx::query_as(
+        "SELECT s.organization_id, o.display_name, s.role, s.disabled_at FROM staff_accounts s \
+         JOIN organizations o ON o.id = s.organization_id WHERE s.id = $1"
+    )
+    .bind(staff_id)
+    .fetch_optional(pool)
+    .await
+    })?;
+    let (organization_id, organization_name, role, disabled_at) = row.ok_or(Error::NotFound)?;
+    Ok(StaffProfile {
+        staff_id: staff_id.to_owned(),
+        organization_id,
+        organization_name,
+        role: StaffRole::parse(&role)?,
+        disabled: disabled_at.is_some(),
+    })
+}
+
+/// True when `token` is an enrollment link that still works (nothing is spent).
+pub async fn enrollment_open(store: &Store, token: &str) -> Result<bool> {
+    let Some(raw) = links::parse(token) else {
+        return Ok(false);
+    };
+    let n: i64 = on_pool!(store, |pool| {
+        sqlx::query_scalar(
+        "SELECT COUNT(*) FROM staff_enrollments WHERE token_hash = $1 AND used_at IS NULL AND expires_at > $2"
+    )
+    .bind(links::token_hash(&raw).as_slice())
+    .bind(now_ms())
+    .fetch_one(pool)
+    .await
+    })?;
+    Ok(n > 0)
+}
+
+/// Failed password attempts not yet reported to the owner; marks them reported.
+pub async fn take_unreported_failures(store: &Store, staff_id: &str) -> Result<u32> {
+    let n = on_pool!(store, |pool| {
+        sqlx::query(
+        "UPDATE staff_sign_in_failures SET reported_at = $2 WHERE staff_id = $1 AND reported_at IS NULL"
+    )
+    .bind(staff_id)
+    .bind(now_ms())
+    .execute(pool)
+    .await
+    .map(|r| r.rows_affected())
+    })?;
+    Ok(u32::try_from(n).unwrap_or(u32::MAX))
+}

@@ -14,7 +14,11 @@ use leptos::{config::LeptosOptions, prelude::provide_context};
 use leptos_axum::{generate_route_list, LeptosRoutes};
 use portico_app::{shell, App};
 use portico_core::{
-    audit::AuditLog, auth::passkeys::Passkeys, config::Settings, store::Store, vault::Vault,
+    audit::AuditLog,
+    auth::{passkeys::Passkeys, passwords::Passwords},
+    config::Settings,
+    store::Store,
+    vault::Vault,
 };
 
 use crate::serve::Services;
@@ -27,6 +31,7 @@ pub struct AppState {
     pub vault: Arc<Vault>,
     pub audit: AuditLog,
     pub passkeys: Arc<Passkeys>,
+    pub passwords: Arc<Passwords>,
     pub settings: Arc<Settings>,
 }
 
@@ -38,6 +43,7 @@ impl AppState {
             vault: services.vault,
             audit: services.audit,
             passkeys: services.passkeys,
+            passwords: services.passwords,
             settings: Arc::new(settings),
         }
     }
@@ -80,6 +86,7 @@ pub fn router(state: AppState) -> Router {
         provide_context(context_state.audit.clone());
         provide_context(context_state.settings.clone());
         provide_context(context_state.passkeys.clone());
+        provide_context(context_state.passwords.clone());
     };
 
     let router = Router::new()

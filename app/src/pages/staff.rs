@@ -1,0 +1,150 @@
+//! Staff: enrolling from the link an admin sent (a password, then a passkey),
+//! signing in (a password then a passkey, or a passkey alone), and the home
+//! that tells them of failed attempts since their last sign-in.
+
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::hooks::{use_navigate, use_params_map};
+
+use super::{
+    inbox::{SignOutButtons, SignedInArea},
+    passkeys::{PasskeyManager, PasskeySignIn},
+    sign_in::error_text,
+};
+use crate::auth::{
+    staff_enrollment_open, staff_home, StaffEnroll, StaffPassword, StaffPasswordAnswer,
+};
+
+/// `/enroll/{token}`: choose a password, then add the passkey staff need.
+#[component]
+pub fn EnrollPage() -> impl IntoView {
+    let params = use_params_map();
+    let token = move || params.read().get("token").unwrap_or_default();
+    let open = Resource::new(token, staff_enrollment_open);
+    let enroll = ServerAction::<StaffEnroll>::new();
+    let enrolled = move || matches!(enroll.value().get(), Some(Ok(())));
+    let problem = move || match enroll.value().get() {
+        Some(Err(e)) => Some(error_text(&e)),
+        _ => None,
+    };
+    view! {
+        <Title text="Set up your account"/>
+        <section class="sign-in">
+            <h1>"Set up your Portico account"</h1>
+            <Suspense fallback=|| view! { <p>"Loading…"</p> }>
+                {move || open.get().map(|answer| match answer {
+                    Ok(true) => view! {
+                        <Show when=enrolled fallback=move || view! {
+                            <ActionForm action=enroll attr:class="stack">
+                                <input type="hidden" name="token" value=token()/>
+                                <label for="password">"Choose a password (at least 12 characters; a few words work well)"</label>
+                                <input id="password" name="password" type="password" autocomplete="new-password"
+                                    minlength="12" required aria-describedby="password-problem"/>
+                                <p id="password-problem" class="problem" role="alert">{problem}</p>
+                                <button type="submit">"Set password"</button>
+                            </ActionForm>
+                        }>
+                            <p class="notice" role="status">"Password set. Now add a passkey: staff sign in with one."</p>
+                            <EnrollPasskey/>
+                        </Show>
+                    }.into_any(),
+                    Ok(false) => view! {
+                        <p>"This link is used, expired or unknown. Ask your organization's admin for a new one."</p>
+                    }.into_any(),
+                    Err(e) => view! { <p role="alert">{error_text(&e)}</p> }.into_any(),
+                })}
+            </Suspense>
+        </section>
+    }
+}
+
+/// Adds the first passkey; once added, the person is signed in.
+#[component]
+fn EnrollPasskey() -> impl IntoView {
+    let navigate = use_navigate();
+    // Once the passkey is added the server has signed the person in.
+    let done = Callback::new(move |()| navigate("/staff", Default::default()));
+    view! { <PasskeyManager on_added=done/> }
+}
+
+/// `/staff/sign-in`.
+#[component]
+pub fn StaffSignInPage() -> impl IntoView {
+    let password = ServerAction::<StaffPassword>::new();
+    let answer = move || match password.value().get() {
+        Some(Ok(StaffPasswordAnswer::Refused)) => {
+            Some("That address and password do not match an account.".to_owned())
+        }
+        Some(Ok(StaffPasswordAnswer::Throttled)) => Some(
+            "Too many failed attempts. Wait 15 minutes, or sign in with your passkey.".to_owned(),
+        ),
+        Some(Err(e)) => Some(error_text(&e)),
+        _ => None,
+    };
+    let confirm = move || {
+        matches!(
+            password.value().get(),
+            Some(Ok(StaffPasswordAnswer::ConfirmWithPasskey))
+        )
+    };
+    view! {
+        <Title text="Staff sign in"/>
+        <section class="sign-in">
+            <h1>"Staff sign in"</h1>
+            <Show when=confirm fallback=move || view! {
+                <PasskeySignIn/>
+                <p>"Or your email address and password, then your passkey:"</p>
+                <ActionForm action=password attr:class="stack">
+                    <label for="staff-email">"Work email address"</label>
+                    <input id="staff-email" name="email" type="email" autocomplete="username" required/>
+                    <label for="staff-password">"Password"</label>
+                    <input id="staff-password" name="password" type="password" autocomplete="current-password" required
+                        aria-describedby="staff-problem"/>
+                    <p id="staff-problem" class="problem" role="alert">{answer}</p>
+                    <button type="submit">"Continue"</button>
+                </ActionForm>
+            }>
+                <p class="notice" role="status">"Password accepted. Confirm with your passkey."</p>
+                <PasskeySignIn/>
+            </Show>
+        </section>
+    }
+}
+
+/// `/staff`: the signed-in staff member's home.
+#[component]
+pub fn StaffHomePage() -> impl IntoView {
+    let home = Resource::new(|| (), |_| staff_home());
+    view! {
+        <Title text="Staff"/>
+        <Suspense fallback=|| view! { <p>"Loading…"</p> }>
+            {move || home.get().map(|answer| match answer {
+                Ok(Some(home)) => {
+                    let failures = home.failures_since_last;
+                    view! {
+                        <SignedInArea idle_secs=home.idle_timeout_secs>
+                            <section class="inbox">
+                                <h1>{format!("{} · {}", home.organization_name, home.role)}</h1>
+                                <Show when=move || { failures > 0 }>
+                                    <p class="notice" role="alert">
+                                        {format!("There were {failures} failed sign-in attempts on your account since you last signed in. If that was not you, tell your admin.")}
+                                    </p>
+                                </Show>
+                                <p>"Your department's mailbox appears here."</p>
+                                <SignOutButtons/>
+                            </section>
+                            <PasskeyManager/>
+                        </SignedInArea>
+                    }.into_any()
+                }
+                Ok(None) => view! {
+                    <section class="sign-in">
+                        <h1>"Please sign in"</h1>
+                        <p><a class="button" href="/staff/sign-in">"Staff sign in"</a></p>
+                    </section>
+                }.into_any(),
+                Err(e) => view! { <p role="alert">{error_text(&e)}</p> }.into_any(),
+            })}
+        </Suspense>
+    }
+}
