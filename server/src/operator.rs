@@ -182,7 +182,10 @@ pub async fn demo(settings: &Settings) -> Result<ExitCode, ServerError> {
         settings.data_dir.join("outbox").display()
     );
     println!("{link}");
-    println!("Organization id (for `portico staff add --org`): {}", clinic.id);
+    println!(
+        "Organization id (for `portico staff add --org`): {}",
+        clinic.id
+    );
     Ok(ExitCode::SUCCESS)
 }
 

@@ -44,7 +44,7 @@ struct TestServer {
     stop: Option<oneshot::Sender<()>>,
     done: tokio::task::JoinHandle<()>,
     /// Holds the root key file.
-    _keys: tempfile::TempDir,
+    keys: tempfile::TempDir,
 }
 
 impl TestServer {
@@ -82,7 +82,7 @@ impl TestServer {
             base: format!("http://{addr}"),
             stop: Some(stop),
             done,
-            _keys: keys,
+            keys: keys,
         }
     }
 
@@ -228,5 +228,115 @@ async fn hsts_is_sent_when_the_public_address_is_https() {
         sqlite_server(&dir, &[("PORTICO_PUBLIC_URL", "https://portal.example")]).await;
     let res = server.get("/").await;
     assert!(header(&res, "strict-transport-security").starts_with("max-age="));
+    server.stop().await;
+}
+
+/// POSTs a form to a server function as a browser on `origin` would; returns
+/// the status, the Set-Cookie headers and the body.
+async fn post_form(
+    url: String,
+    origin: &'static str,
+    form: Vec<(&'static str, String)>,
+) -> (u16, Vec<String>, String) {
+    tokio::task::spawn_blocking(move || {
+        let agent: ureq::Agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .build()
+            .into();
+        let mut res = agent
+            .post(&url)
+            .header("origin", origin)
+            .send_form(form.iter().map(|(k, v)| (*k, v.as_str())))
+            .expect("the server answers");
+        let cookies = res
+            .headers()
+            .get_all("set-cookie")
+            .iter()
+            .map(|v| v.to_str().unwrap().to_owned())
+            .collect();
+        (
+            res.status().as_u16(),
+            cookies,
+            res.body_mut().read_to_string().unwrap(),
+        )
+    })
+    .await
+    .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn over_https_the_session_cookie_is_host_only_secure_httponly_strict_and_addresses_answer_alike(
+) {
+    let dir = tempfile::tempdir().unwrap();
+    let (server, store) =
+        sqlite_server(&dir, &[("PORTICO_PUBLIC_URL", "https://portal.example")]).await;
+    let vault = Vault::load(
+        store.clone(),
+        RootKeyring::open(server.keys.path(), None).unwrap(),
+    )
+    .await
+    .unwrap();
+    let known = portico_core::vault::NormalizedEmail::parse("known@example.org").unwrap();
+    vault.identity_for_email(&known).await.unwrap();
+
+    let url = format!("{}/api/request_code_by_email", server.base);
+    let ask = |email: &str| {
+        post_form(
+            url.clone(),
+            "https://portal.example",
+            vec![("email", email.to_owned())],
+        )
+    };
+    let (status, cookies, known_body) = ask("known@example.org").await;
+    assert_eq!(status, 200, "{known_body}");
+    let cookie = cookies
+        .iter()
+        .find(|c| c.starts_with("__Host-portico="))
+        .unwrap_or_else(|| panic!("no __Host- session cookie in {cookies:?}"));
+    for flag in ["Secure", "HttpOnly", "SameSite=Strict", "Path=/"] {
+        assert!(cookie.contains(flag), "{flag} missing from {cookie}");
+    }
+    assert!(
+        !cookie.to_ascii_lowercase().contains("domain="),
+        "host-only: {cookie}"
+    );
+
+    // Known and unknown addresses: the same status, the same bytes, a cookie each.
+    let (status, cookies, unknown_body) = ask("nobody@example.org").await;
+    assert_eq!(status, 200);
+    assert_eq!(known_body, unknown_body, "byte-identical answers");
+    assert!(cookies.iter().any(|c| c.starts_with("__Host-portico=")));
+
+    // And similar time: the code is sent after the answer, so neither waits on it.
+    let mut known_ms = Vec::new();
+    let mut unknown_ms = Vec::new();
+    for _ in 0..15 {
+        for (email, times) in [
+            ("known@example.org", &mut known_ms),
+            ("nobody@example.org", &mut unknown_ms),
+        ] {
+            let started = std::time::Instant::now();
+            ask(email).await;
+            times.push(started.elapsed().as_secs_f64() * 1000.0);
+        }
+    }
+    let median = |v: &mut Vec<f64>| {
+        v.sort_by(|a, b| a.total_cmp(b));
+        v[v.len() / 2]
+    };
+    let (k, u) = (median(&mut known_ms), median(&mut unknown_ms));
+    assert!(
+        (k - u).abs() < 25.0,
+        "median {k:.1} ms for a known address, {u:.1} ms for an unknown one"
+    );
+
+    // A cross-origin POST is refused before it reaches the function.
+    let (status, _, _) = post_form(
+        url.clone(),
+        "https://evil.example",
+        vec![("email", "known@example.org".into())],
+    )
+    .await;
+    assert_eq!(status, 403);
     server.stop().await;
 }
