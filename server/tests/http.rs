@@ -82,7 +82,7 @@ impl TestServer {
             base: format!("http://{addr}"),
             stop: Some(stop),
             done,
-            keys: keys,
+            keys,
         }
     }
 
