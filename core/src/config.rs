@@ -16,7 +16,7 @@ pub const LOG_VAR: &str = "PORTICO_LOG";
 
 /// Every setting, by the name it has in the configuration file. Its environment
 /// variable is `PORTICO_` and the name in capitals.
-pub const SETTING_NAMES: [&str; 8] = [
+pub const SETTING_NAMES: [&str; 10] = [
     "listen",
     "public_url",
     "data_dir",
@@ -25,6 +25,8 @@ pub const SETTING_NAMES: [&str; 8] = [
     "idle_timeout",
     "absolute_timeout",
     "mail_transport",
+    "sign_in_code_digits",
+    "link_lifetime",
 ];
 
 /// The checked settings the portal runs with.
@@ -48,6 +50,10 @@ pub struct Settings {
     pub absolute_timeout: Duration,
     /// How notification email leaves the portal.
     pub mail_transport: MailTransport,
+    /// Digits in an emailed sign-in code, 6 to 8.
+    pub sign_in_code_digits: u8,
+    /// How long a notification link works.
+    pub link_lifetime: Duration,
 }
 
 impl Settings {
@@ -183,6 +189,8 @@ impl Layers {
             ("idle_timeout", "15m"),
             ("absolute_timeout", "12h"),
             ("mail_transport", "file"),
+            ("sign_in_code_digits", "6"),
+            ("link_lifetime", "30days"),
         ]
         .into_iter()
         .map(|(k, v)| (k, v.to_owned(), Source::Default))
@@ -370,6 +378,18 @@ impl Settings {
             Ok(d)
         })?;
         let mail_transport = layers.parse("mail_transport", false, MailTransport::parse)?;
+        let sign_in_code_digits =
+            layers.parse("sign_in_code_digits", true, |v| match v.parse::<u8>() {
+                Ok(n @ 6..=8) => Ok(n),
+                _ => Err("must be 6, 7 or 8".into()),
+            })?;
+        let link_lifetime = layers.parse("link_lifetime", true, |v| {
+            let d = parse_duration(v)?;
+            if d < Duration::from_secs(3600) || d > Duration::from_secs(90 * 24 * 3600) {
+                return Err("must be between 1 hour and 90 days".into());
+            }
+            Ok(d)
+        })?;
 
         Ok(Settings {
             listen,
@@ -380,6 +400,8 @@ impl Settings {
             idle_timeout,
             absolute_timeout,
             mail_transport,
+            sign_in_code_digits,
+            link_lifetime,
         })
     }
 }
@@ -403,6 +425,12 @@ mod tests {
         assert_eq!(s.data_dir, PathBuf::from("./data"));
         assert_eq!(s.database_url.expose(), "sqlite://./data/portico.db");
         assert_eq!(s.root_key_file, None, "master.key in the data directory");
+        assert_eq!(s.sign_in_code_digits, 6);
+        assert_eq!(s.link_lifetime, Duration::from_secs(30 * 24 * 3600));
+        let eight = Settings::load(None, env(&[("PORTICO_SIGN_IN_CODE_DIGITS", "8")])).unwrap();
+        assert_eq!(eight.sign_in_code_digits, 8);
+        let nine = Settings::load(None, env(&[("PORTICO_SIGN_IN_CODE_DIGITS", "9")])).unwrap_err();
+        assert!(nine.to_string().contains("6, 7 or 8"), "{nine}");
         assert_eq!(s.idle_timeout, Duration::from_secs(15 * 60));
         assert_eq!(s.absolute_timeout, Duration::from_secs(12 * 3600));
         assert_eq!(s.mail_transport, MailTransport::File);

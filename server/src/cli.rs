@@ -40,7 +40,11 @@ pub enum Command {
     },
     /// Add demo data (a clinic and a patient) and print a sign-in link for the
     /// patient; the code it leads to arrives as a file under `<data_dir>/outbox/`.
-    Demo,
+    Demo {
+        /// The demo patient's address.
+        #[arg(long, default_value = "patient@example.org")]
+        patient: String,
+    },
     /// Staff accounts.
     Staff {
         #[command(subcommand)]

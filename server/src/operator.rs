@@ -149,10 +149,7 @@ pub async fn staff(settings: &Settings, command: StaffCommand) -> Result<ExitCod
     Ok(ExitCode::SUCCESS)
 }
 
-/// The demo patient's address.
-pub const DEMO_PATIENT: &str = "patient@example.org";
-
-pub async fn demo(settings: &Settings) -> Result<ExitCode, ServerError> {
+pub async fn demo(settings: &Settings, patient: &str) -> Result<ExitCode, ServerError> {
     use portico_core::{auth::links, store::OrganizationKind};
     let services = Services::open(settings).await?;
     let clinic = services
@@ -160,22 +157,23 @@ pub async fn demo(settings: &Settings) -> Result<ExitCode, ServerError> {
         .organizations()
         .create(OrganizationKind::Provider, "Riverside Clinic (demo)")
         .await?;
-    let email = NormalizedEmail::parse(DEMO_PATIENT)?;
+    let email = NormalizedEmail::parse(patient)?;
     let patient = services.vault.identity_for_email(&email).await?;
     let token = links::create(
         &services.store,
         &patient.id,
         "demo-welcome",
         &clinic.id,
-        links::DEFAULT_LINK_LIFETIME,
+        settings.link_lifetime,
     )
     .await?;
     services.close().await;
     let mut link = settings.public_url.clone();
     link.set_path(&format!("/open/{}", token.as_str()));
     println!(
-        "Demo: {} sent {DEMO_PATIENT} a secure message.",
-        clinic.display_name
+        "Demo: {} sent {} a secure message.",
+        clinic.display_name,
+        email.as_str()
     );
     println!(
         "Open this link, choose \"Email me a code\", and find the code in {}:",

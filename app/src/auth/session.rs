@@ -123,12 +123,19 @@ async fn store_err<T>(r: Result<T, tower_sessions::session::Error>) -> Result<T,
     })
 }
 
+fn policy(p: &Portal) -> CodePolicy {
+    CodePolicy {
+        digits: p.settings.sign_in_code_digits,
+        ..CodePolicy::default()
+    }
+}
+
 fn codes(p: &Portal) -> SignInCodes<'_> {
     SignInCodes {
         store: &p.store,
         vault: &p.vault,
         audit: &p.audit,
-        policy: CodePolicy::default(),
+        policy: policy(p),
     }
 }
 
@@ -205,7 +212,7 @@ pub async fn submit_code(typed: &str) -> Result<CodeAnswer, ServerFnError> {
         .await?
         .unwrap_or_default();
     let Some(identity_id) = pending.identity_id else {
-        let digits = CodePolicy::default().digits;
+        let digits = policy(&p).digits;
         let shaped = typed.chars().filter(char::is_ascii_digit).count() == usize::from(digits);
         return Ok(if shaped {
             CodeAnswer::DidNotWork
@@ -219,7 +226,7 @@ pub async fn submit_code(typed: &str) -> Result<CodeAnswer, ServerFnError> {
         Ok(_) => return Ok(CodeAnswer::DidNotWork),
         Err(Error::Invalid { field: "code", .. }) => {
             return Ok(CodeAnswer::NotACode {
-                digits: CodePolicy::default().digits,
+                digits: policy(&p).digits,
             })
         }
         Err(other) => return Err(failed(other)),

@@ -7,7 +7,11 @@ use std::time::Duration;
 use leptos::prelude::*;
 use leptos_meta::Title;
 
-use super::{passkeys::PasskeyManager, sign_in::error_text};
+use super::{
+    passkeys::PasskeyManager,
+    sign_in::{error_text, SignInPage},
+    staff::StaffSignInPage,
+};
 use crate::auth::{current_session, SignOut, SignOutEverywhere, StaySignedIn};
 
 #[component]
@@ -77,7 +81,13 @@ fn warning_lead(idle_secs: u64) -> i64 {
 /// with a countdown and "Stay signed in"; at the timeout, removes the content
 /// from the page and says why.
 #[component]
-pub(crate) fn SignedInArea(idle_secs: u64, children: ChildrenFn) -> impl IntoView {
+pub(crate) fn SignedInArea(
+    idle_secs: u64,
+    /// Staff get the staff sign-in page when the time is up.
+    #[prop(optional)]
+    staff: bool,
+    children: ChildrenFn,
+) -> impl IntoView {
     let full = i64::try_from(idle_secs).unwrap_or(900);
     let (remaining, set_remaining) = signal(full);
     let (expired, set_expired) = signal(false);
@@ -102,16 +112,15 @@ pub(crate) fn SignedInArea(idle_secs: u64, children: ChildrenFn) -> impl IntoVie
         _ => {}
     });
     let warn = move || !expired.get() && remaining.get() <= warning_lead(idle_secs);
-    let minutes = idle_secs.div_ceil(60);
+    let inactivity = inactivity_text(idle_secs);
     view! {
         <Show
             when=move || !expired.get()
             fallback=move || view! {
-                <section class="sign-in" role="status">
-                    <h1>"You were signed out"</h1>
-                    <p>{format!("You were signed out after {minutes} minutes of inactivity, to keep your information safe.")}</p>
-                    <p><a class="button" href="/sign-in">"Sign in again"</a></p>
-                </section>
+                <p class="notice" role="status">
+                    {format!("You were signed out after {inactivity} of inactivity, to keep your information safe.")}
+                </p>
+                {if staff { view! { <StaffSignInPage/> }.into_any() } else { view! { <SignInPage/> }.into_any() }}
             }
         >
             {children()}
@@ -131,6 +140,15 @@ pub(crate) fn SignedInArea(idle_secs: u64, children: ChildrenFn) -> impl IntoVie
     }
 }
 
+/// "15 minutes", "1 minute", or "20 seconds" for timeouts that are not whole minutes.
+fn inactivity_text(idle_secs: u64) -> String {
+    match (idle_secs / 60, idle_secs % 60) {
+        (1, 0) => "1 minute".to_owned(),
+        (m, 0) if m > 0 => format!("{m} minutes"),
+        _ => format!("{idle_secs} seconds"),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     #[test]
@@ -139,5 +157,8 @@ mod tests {
         assert_eq!(super::warning_lead(240), 120);
         assert_eq!(super::warning_lead(60), 30);
         assert_eq!(super::warning_lead(20), 10);
+        assert_eq!(super::inactivity_text(900), "15 minutes");
+        assert_eq!(super::inactivity_text(60), "1 minute");
+        assert_eq!(super::inactivity_text(20), "20 seconds");
     }
 }

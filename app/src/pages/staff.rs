@@ -122,7 +122,7 @@ pub fn StaffHomePage() -> impl IntoView {
                 Ok(Some(home)) => {
                     let failures = home.failures_since_last;
                     view! {
-                        <SignedInArea idle_secs=home.idle_timeout_secs>
+                        <SignedInArea idle_secs=home.idle_timeout_secs staff=true>
                             <section class="inbox">
                                 <h1>{format!("{} · {}", home.organization_name, home.role)}</h1>
                                 <Show when=move || { failures > 0 }>
