@@ -95,3 +95,67 @@ pub async fn migrated_store(url: &DatabaseUrl) -> Store {
     store.migrate().await.expect("migrate");
     store
 }
+
+/// What most domain tests start from: a migrated store on SQLite or
+/// PostgreSQL, a vault with key files of its own, and a running audit log.
+/// The temporary directory and throwaway database live as long as this does.
+pub struct TestPortal {
+    pub store: Store,
+    pub vault: crate::vault::Vault,
+    pub audit: crate::audit::AuditLog,
+    _keys: tempfile::TempDir,
+    _sqlite: Option<tempfile::TempDir>,
+    _postgres: Option<ThrowawayPostgres>,
+}
+
+impl TestPortal {
+    pub async fn sqlite() -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store = migrated_store(&sqlite_url(dir.path())).await;
+        Self::on(store, Some(dir), None).await
+    }
+
+    pub async fn postgres() -> Self {
+        let pg = ThrowawayPostgres::create().await;
+        let store = migrated_store(&pg.url()).await;
+        Self::on(store, None, Some(pg)).await
+    }
+
+    async fn on(
+        store: Store,
+        sqlite: Option<tempfile::TempDir>,
+        postgres: Option<ThrowawayPostgres>,
+    ) -> Self {
+        let keys = tempfile::tempdir().expect("temp dir");
+        let keyring = crate::vault::RootKeyring::open(keys.path(), None).expect("root key");
+        let vault = crate::vault::Vault::load(store.clone(), keyring)
+            .await
+            .expect("vault");
+        Self {
+            audit: crate::audit::AuditLog::start(store.clone()),
+            store,
+            vault,
+            _keys: keys,
+            _sqlite: sqlite,
+            _postgres: postgres,
+        }
+    }
+}
+
+/// Runs each named scenario as two tests, `sqlite` and `postgres`, each given
+/// a fresh [`TestPortal`] converted into the scenario's argument type.
+#[macro_export]
+macro_rules! on_both_backends {
+    ($($scenario:ident),* $(,)?) => {$(
+        mod $scenario {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                super::$scenario($crate::testing::TestPortal::sqlite().await.into()).await
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                super::$scenario($crate::testing::TestPortal::postgres().await.into()).await
+            }
+        }
+    )*};
+}

@@ -9,14 +9,14 @@ use passkey::{
     types::{ctap2::Aaguid, ctap2::Ctap2Error, Passkey as SoftPasskey},
 };
 use portico_core::{
-    audit::{self, Action, AuditLog, Page},
+    audit::{self, Action, Page},
     auth::{
         passkeys::{self, PasskeyOwner, Passkeys},
         Client,
     },
-    store::Store,
-    testing::{migrated_store, sqlite_url, ThrowawayPostgres},
-    vault::{NormalizedEmail, RootKeyring, Vault},
+    on_both_backends,
+    testing::TestPortal,
+    vault::NormalizedEmail,
     Error,
 };
 use url::Url;
@@ -67,63 +67,11 @@ fn device() -> Device {
     SoftClient::new(authenticator).allows_insecure_localhost(true)
 }
 
-struct Env {
-    store: Store,
-    vault: Vault,
-    audit: AuditLog,
-    _keys: tempfile::TempDir,
-    _db: (Option<tempfile::TempDir>, Option<ThrowawayPostgres>),
-}
+type Env = TestPortal;
 
-impl Env {
-    async fn sqlite() -> Self {
-        let dir = tempfile::tempdir().unwrap();
-        let store = migrated_store(&sqlite_url(dir.path())).await;
-        Self::with(store, (Some(dir), None)).await
-    }
-
-    async fn postgres() -> Self {
-        let pg = ThrowawayPostgres::create().await;
-        let store = migrated_store(&pg.url()).await;
-        Self::with(store, (None, Some(pg))).await
-    }
-
-    async fn with(
-        store: Store,
-        db: (Option<tempfile::TempDir>, Option<ThrowawayPostgres>),
-    ) -> Self {
-        let keys = tempfile::tempdir().unwrap();
-        let vault = Vault::load(store.clone(), RootKeyring::open(keys.path(), None).unwrap())
-            .await
-            .unwrap();
-        Self {
-            audit: AuditLog::start(store.clone()),
-            store,
-            vault,
-            _keys: keys,
-            _db: db,
-        }
-    }
-
-    async fn patient(&self, email: &str) -> PasskeyOwner {
-        let email = NormalizedEmail::parse(email).unwrap();
-        PasskeyOwner::Patient(self.vault.identity_for_email(&email).await.unwrap().id)
-    }
-}
-
-macro_rules! on_both_backends {
-    ($($scenario:ident),* $(,)?) => {$(
-        mod $scenario {
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn sqlite() {
-                super::$scenario(super::Env::sqlite().await).await
-            }
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn postgres() {
-                super::$scenario(super::Env::postgres().await).await
-            }
-        }
-    )*};
+async fn patient(env: &Env, email: &str) -> PasskeyOwner {
+    let email = NormalizedEmail::parse(email).unwrap();
+    PasskeyOwner::Patient(env.vault.identity_for_email(&email).await.unwrap().id)
 }
 
 on_both_backends!(register_then_sign_in_with_the_passkey_alone);
@@ -151,7 +99,7 @@ async fn get(device: &mut Device, origin: &str, options: &str) -> String {
 
 async fn register_then_sign_in_with_the_passkey_alone(env: Env) {
     let rp = Passkeys::new(&Url::parse(PORTAL).unwrap()).unwrap();
-    let ana = env.patient("ana@example.org").await;
+    let ana = patient(&env, "ana@example.org").await;
     let client = Client::default();
     let mut phone = device();
 
@@ -234,7 +182,7 @@ async fn register_then_sign_in_with_the_passkey_alone(env: Env) {
     // A passkey this portal never registered: refused.
     let mut stranger = device();
     let (options, _) = rp
-        .start_registration(&env.store, &env.patient("eve@example.org").await, "Eve")
+        .start_registration(&env.store, &patient(&env, "eve@example.org").await, "Eve")
         .await
         .unwrap();
     create(&mut stranger, PORTAL, &options).await;
@@ -259,7 +207,7 @@ async fn register_then_sign_in_with_the_passkey_alone(env: Env) {
         passkeys::list(&env.store, &env.vault, &ana).await.unwrap()[0].name,
         "Old phone"
     );
-    let eve = env.patient("eve@example.org").await;
+    let eve = patient(&env, "eve@example.org").await;
     assert!(matches!(
         passkeys::remove(&env.store, &env.audit, &client, &eve, &added.credential_id).await,
         Err(Error::NotFound)

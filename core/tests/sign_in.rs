@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use portico_core::{
-    audit::{self, Action, AuditLog, Outcome, Page},
+    audit::{self, Action, Outcome, Page},
     auth::{
         codes::{CodeCheck, CodePolicy, CodeSent, SignInCodes},
         links::{self, LinkState},
@@ -12,52 +12,36 @@ use portico_core::{
         Client,
     },
     notify::{deliver_due, FileTransport},
+    on_both_backends,
     store::{OrganizationKind, Store},
-    testing::{migrated_store, sqlite_url, ThrowawayPostgres},
-    vault::{KeyOwner, NormalizedEmail, RootKeyring, Vault},
+    testing::TestPortal,
+    vault::{KeyOwner, NormalizedEmail},
     Error,
 };
 
+/// A test portal, and a directory the file transport writes email to.
 struct Env {
-    store: Store,
-    vault: Vault,
-    audit: AuditLog,
+    portal: TestPortal,
     outbox: tempfile::TempDir,
-    _keys: tempfile::TempDir,
-    _db: (Option<tempfile::TempDir>, Option<ThrowawayPostgres>),
+}
+
+impl From<TestPortal> for Env {
+    fn from(portal: TestPortal) -> Self {
+        Self {
+            portal,
+            outbox: tempfile::tempdir().unwrap(),
+        }
+    }
+}
+
+impl std::ops::Deref for Env {
+    type Target = TestPortal;
+    fn deref(&self) -> &TestPortal {
+        &self.portal
+    }
 }
 
 impl Env {
-    async fn sqlite() -> Self {
-        let dir = tempfile::tempdir().unwrap();
-        let store = migrated_store(&sqlite_url(dir.path())).await;
-        Self::with(store, (Some(dir), None)).await
-    }
-
-    async fn postgres() -> Self {
-        let pg = ThrowawayPostgres::create().await;
-        let store = migrated_store(&pg.url()).await;
-        Self::with(store, (None, Some(pg))).await
-    }
-
-    async fn with(
-        store: Store,
-        db: (Option<tempfile::TempDir>, Option<ThrowawayPostgres>),
-    ) -> Self {
-        let keys = tempfile::tempdir().unwrap();
-        let vault = Vault::load(store.clone(), RootKeyring::open(keys.path(), None).unwrap())
-            .await
-            .unwrap();
-        Self {
-            audit: AuditLog::start(store.clone()),
-            store,
-            vault,
-            outbox: tempfile::tempdir().unwrap(),
-            _keys: keys,
-            _db: db,
-        }
-    }
-
     fn codes(&self, policy: CodePolicy) -> SignInCodes<'_> {
         SignInCodes {
             store: &self.store,
@@ -107,21 +91,6 @@ impl Env {
         events.reverse();
         events
     }
-}
-
-macro_rules! on_both_backends {
-    ($($scenario:ident),* $(,)?) => {$(
-        mod $scenario {
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn sqlite() {
-                super::$scenario(super::Env::sqlite().await).await
-            }
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn postgres() {
-                super::$scenario(super::Env::postgres().await).await
-            }
-        }
-    )*};
 }
 
 on_both_backends!(

@@ -5,60 +5,44 @@ use std::time::Duration;
 
 use argon2::Params;
 use portico_core::{
-    audit::{self, Action, Actor, AuditLog, Outcome, Page},
+    audit::{self, Action, Actor, Outcome, Page},
     auth::{
         passwords::Passwords,
         staff::{PasswordSignIn, StaffAccounts, StaffRole, Throttle},
         Client,
     },
-    store::{OrganizationKind, Store},
-    testing::{migrated_store, sqlite_url, ThrowawayPostgres},
-    vault::{NormalizedEmail, RootKeyring, Vault},
+    on_both_backends,
+    store::OrganizationKind,
+    testing::TestPortal,
+    vault::NormalizedEmail,
     Error,
 };
 use secrecy::SecretString;
 
+/// A test portal with light password parameters: these tests are about the
+/// rules, not the cost.
 struct Env {
-    store: Store,
-    vault: Vault,
-    audit: AuditLog,
+    portal: TestPortal,
     passwords: Passwords,
-    _keys: tempfile::TempDir,
-    _db: (Option<tempfile::TempDir>, Option<ThrowawayPostgres>),
+}
+
+impl From<TestPortal> for Env {
+    fn from(portal: TestPortal) -> Self {
+        Self {
+            portal,
+            passwords: Passwords::with(Params::new(1024, 1, 1, None).unwrap(), 2, 8),
+        }
+    }
+}
+
+impl std::ops::Deref for Env {
+    type Target = TestPortal;
+    fn deref(&self) -> &TestPortal {
+        &self.portal
+    }
 }
 
 impl Env {
-    async fn sqlite() -> Self {
-        let dir = tempfile::tempdir().unwrap();
-        let store = migrated_store(&sqlite_url(dir.path())).await;
-        Self::with(store, (Some(dir), None)).await
-    }
-
-    async fn postgres() -> Self {
-        let pg = ThrowawayPostgres::create().await;
-        let store = migrated_store(&pg.url()).await;
-        Self::with(store, (None, Some(pg))).await
-    }
-
-    async fn with(
-        store: Store,
-        db: (Option<tempfile::TempDir>, Option<ThrowawayPostgres>),
-    ) -> Self {
-        let keys = tempfile::tempdir().unwrap();
-        let vault = Vault::load(store.clone(), RootKeyring::open(keys.path(), None).unwrap())
-            .await
-            .unwrap();
-        Self {
-            audit: AuditLog::start(store.clone()),
-            store,
-            vault,
-            // Light parameters: these tests are about the rules, not the cost.
-            passwords: Passwords::with(Params::new(1024, 1, 1, None).unwrap(), 2, 8),
-            _keys: keys,
-            _db: db,
-        }
-    }
-
     fn staff(&self, throttle: Throttle) -> StaffAccounts<'_> {
         StaffAccounts {
             store: &self.store,
@@ -68,21 +52,6 @@ impl Env {
             throttle,
         }
     }
-}
-
-macro_rules! on_both_backends {
-    ($($scenario:ident),* $(,)?) => {$(
-        mod $scenario {
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn sqlite() {
-                super::$scenario(super::Env::sqlite().await).await
-            }
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn postgres() {
-                super::$scenario(super::Env::postgres().await).await
-            }
-        }
-    )*};
 }
 
 on_both_backends!(

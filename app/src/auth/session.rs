@@ -501,6 +501,16 @@ pub async fn staff_enrollment_open(token: &str) -> Result<bool, ServerFnError> {
         .map_err(failed)
 }
 
+fn staff_accounts<'a>(p: &'a Portal, passwords: &'a Passwords) -> StaffAccounts<'a> {
+    StaffAccounts {
+        store: &p.store,
+        vault: &p.vault,
+        audit: &p.audit,
+        passwords,
+        throttle: Throttle::default(),
+    }
+}
+
 fn passwords() -> Result<Arc<Passwords>, ServerFnError> {
     use_context::<Arc<Passwords>>().ok_or_else(|| ServerFnError::new("the portal is not set up"))
 }
@@ -508,13 +518,7 @@ fn passwords() -> Result<Arc<Passwords>, ServerFnError> {
 pub async fn staff_enroll(token: &str, password: String) -> Result<(), ServerFnError> {
     let p = portal()?;
     let passwords = passwords()?;
-    let accounts = StaffAccounts {
-        store: &p.store,
-        vault: &p.vault,
-        audit: &p.audit,
-        passwords: &passwords,
-        throttle: Throttle::default(),
-    };
+    let accounts = staff_accounts(&p, &passwords);
     let staff_id = accounts
         .enroll(token, secrecy::SecretString::from(password))
         .await
@@ -533,13 +537,7 @@ pub async fn staff_password(
     let email = NormalizedEmail::parse(email).map_err(failed)?;
     let p = portal()?;
     let passwords = passwords()?;
-    let accounts = StaffAccounts {
-        store: &p.store,
-        vault: &p.vault,
-        audit: &p.audit,
-        passwords: &passwords,
-        throttle: Throttle::default(),
-    };
+    let accounts = staff_accounts(&p, &passwords);
     let answer = accounts
         .sign_in_with_password(
             &email,
