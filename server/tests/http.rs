@@ -238,14 +238,26 @@ async fn post_form(
     origin: &'static str,
     form: Vec<(&'static str, String)>,
 ) -> (u16, Vec<String>, String) {
+    post_form_with_cookie(url, origin, form, None).await
+}
+
+/// As [`post_form`], sending `cookie` (`name=value`) when given.
+async fn post_form_with_cookie(
+    url: String,
+    origin: &'static str,
+    form: Vec<(&'static str, String)>,
+    cookie: Option<String>,
+) -> (u16, Vec<String>, String) {
     tokio::task::spawn_blocking(move || {
         let agent: ureq::Agent = ureq::Agent::config_builder()
             .http_status_as_error(false)
             .build()
             .into();
-        let mut res = agent
-            .post(&url)
-            .header("origin", origin)
+        let mut req = agent.post(&url).header("origin", origin);
+        if let Some(cookie) = &cookie {
+            req = req.header("cookie", cookie);
+        }
+        let mut res = req
             .send_form(form.iter().map(|(k, v)| (*k, v.as_str())))
             .expect("the server answers");
         let cookies = res
@@ -338,5 +350,112 @@ async fn over_https_the_session_cookie_is_host_only_secure_httponly_strict_and_a
     )
     .await;
     assert_eq!(status, 403);
+    server.stop().await;
+}
+
+/// The `name=value` of the session cookie among Set-Cookie headers, if any.
+fn session_cookie(set_cookies: &[String]) -> Option<String> {
+    set_cookies
+        .iter()
+        .find(|c| c.starts_with("portico_session="))
+        .and_then(|c| c.split(';').next())
+        .map(str::to_owned)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_session_ends_at_the_absolute_timeout_however_active_it_is() {
+    use portico_core::{
+        audit::{self, Action, Page},
+        notify::{deliver_due, FileTransport},
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let (server, store) = sqlite_server(
+        &dir,
+        &[
+            ("PORTICO_IDLE_TIMEOUT", "20s"),
+            ("PORTICO_ABSOLUTE_TIMEOUT", "20s"),
+        ],
+    )
+    .await;
+    let vault = Vault::load(
+        store.clone(),
+        RootKeyring::open(server.keys.path(), None).unwrap(),
+    )
+    .await
+    .unwrap();
+    let email = portico_core::vault::NormalizedEmail::parse("ana@example.org").unwrap();
+    let ana = vault.identity_for_email(&email).await.unwrap();
+    let api = |name: &str| format!("{}/api/{name}", server.base);
+    const ORIGIN: &str = "http://localhost:3000";
+
+    let (_, set, _) = post_form(
+        api("request_code_by_email"),
+        ORIGIN,
+        vec![("email", "ana@example.org".into())],
+    )
+    .await;
+    let mut cookie = session_cookie(&set).expect("a session for the pending sign-in");
+    // The code is sent after the answer: deliver it once it is queued.
+    let outbox = tempfile::tempdir().unwrap();
+    let transport = FileTransport {
+        dir: outbox.path().to_owned(),
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while deliver_due(&store, &vault, &transport, 10).await.unwrap() == 0 {
+        assert!(std::time::Instant::now() < deadline, "no code was queued");
+        tokio::task::yield_now().await;
+    }
+    let mail = std::fs::read_dir(outbox.path())
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let code = std::fs::read_to_string(mail)
+        .unwrap()
+        .lines()
+        .map(str::trim)
+        .find(|l| l.len() == 6 && l.bytes().all(|b| b.is_ascii_digit()))
+        .unwrap()
+        .to_owned();
+    let (status, set, body) = post_form_with_cookie(
+        api("submit_code"),
+        ORIGIN,
+        vec![("code", code)],
+        Some(cookie.clone()),
+    )
+    .await;
+    assert_eq!((status, body.as_str()), (200, "\"SignedIn\""));
+    cookie = session_cookie(&set).expect("a new session id at sign-in");
+    let signed_in_at = std::time::Instant::now();
+
+    // Active every 4 seconds, so the idle timeout never lapses ...
+    let whoami = |cookie: String| {
+        post_form_with_cookie(api("current_session"), ORIGIN, vec![], Some(cookie))
+    };
+    while signed_in_at.elapsed() < std::time::Duration::from_secs(16) {
+        let (_, _, body) = whoami(cookie.clone()).await;
+        assert!(body.contains("patient"), "still signed in: {body}");
+        tokio::time::sleep(std::time::Duration::from_secs(4)).await;
+    }
+    // ... but 20 seconds after sign-in the absolute timeout ends the session.
+    tokio::time::sleep(std::time::Duration::from_secs(21).saturating_sub(signed_in_at.elapsed()))
+        .await;
+    let (_, _, body) = whoami(cookie.clone()).await;
+    assert_eq!(body, "null", "signed out at the absolute timeout");
+    let (_, _, body) = whoami(cookie).await;
+    assert_eq!(body, "null", "and the session stays ended");
+    let expired = audit::events_by(
+        &store,
+        &portico_core::audit::Actor::patient(&ana.id),
+        Page::newest(20),
+    )
+    .await
+    .unwrap()
+    .into_iter()
+    .filter(|e| e.event.action == Action::SessionExpired)
+    .flat_map(|e| e.event.subject_ids)
+    .collect::<Vec<_>>();
+    assert_eq!(expired, ["reason:absolute_timeout"]);
     server.stop().await;
 }

@@ -28,6 +28,8 @@ use super::{CodeAnswer, LinkAnswer, PasskeyView, SessionView, StaffHomeView, Sta
 /// The key the signed-in person is kept under (the session store copies `key`
 /// into its `person` column).
 pub const PERSON_KEY: &str = "person";
+/// When the signed-in person was last active (see [`signed_in`]).
+const SEEN_KEY: &str = "seen";
 /// Who asked for a code and has not typed it yet.
 const PENDING_KEY: &str = "pending";
 /// Ceremony states between the two halves of adding or using a passkey.
@@ -449,6 +451,15 @@ pub async fn signed_in() -> Result<Option<Person>, ServerFnError> {
             .await
             .map_err(failed)?;
         return Ok(None);
+    }
+    // Activity keeps the session alive: a changed session is saved with a new
+    // idle expiry. Written at most every tenth of the idle timeout, not on
+    // every request.
+    let now = now_ms();
+    let idle = i64::try_from(p.settings.idle_timeout.as_millis()).unwrap_or(i64::MAX);
+    let seen: i64 = store_err(session.get(SEEN_KEY).await).await?.unwrap_or(0);
+    if now.saturating_sub(seen) >= (idle / 10).max(1000) {
+        store_err(session.insert(SEEN_KEY, now).await).await?;
     }
     Ok(Some(person))
 }
