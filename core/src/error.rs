@@ -26,6 +26,10 @@ pub enum Error {
         field: &'static str,
         problem: String,
     },
+    /// The asker may not see or do this (a billing clerk opening a clinical
+    /// thread, say). Maps to 403; the attempt is audited.
+    #[error("you do not have access to this")]
+    Denied,
     /// The thing asked for does not exist (or is not visible to the asker).
     #[error("not found")]
     NotFound,

@@ -5,6 +5,7 @@ pub mod audit;
 pub mod auth;
 pub mod config;
 pub mod error;
+pub mod messages;
 pub mod notify;
 pub mod store;
 pub mod vault;

@@ -5,7 +5,7 @@ CREATE TABLE staff_accounts (
     id              TEXT PRIMARY KEY NOT NULL,
     organization_id TEXT NOT NULL REFERENCES organizations (id),
     identity_id     TEXT NOT NULL UNIQUE REFERENCES identities (id),
-    role            TEXT NOT NULL CHECK (role IN ('admin', 'clinician', 'staff')),
+    role            TEXT NOT NULL CHECK (role IN ('admin', 'clinician', 'staff', 'billing')),
     password_hash   TEXT NULL,
     created_at      BIGINT NOT NULL,
     disabled_at     BIGINT NULL

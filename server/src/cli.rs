@@ -92,7 +92,7 @@ pub enum StaffCommand {
         org: String,
         #[arg(long)]
         email: String,
-        /// admin, clinician or staff.
+        /// admin, clinician, staff or billing.
         #[arg(long)]
         role: String,
     },

@@ -409,7 +409,7 @@ async fn staff_add_prints_a_one_time_enrollment_link() {
         ],
     );
     assert!(
-        text(&bad_role).contains("admin, clinician or staff"),
+        text(&bad_role).contains("admin, clinician, staff or billing"),
         "{}",
         text(&bad_role)
     );

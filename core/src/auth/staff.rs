@@ -35,6 +35,8 @@ pub enum StaffRole {
     Clinician,
     /// Reads and answers the department mailbox.
     Staff,
+    /// Handles bills and payments; never reads clinical mailboxes.
+    Billing,
 }
 
 impl StaffRole {
@@ -43,6 +45,7 @@ impl StaffRole {
             StaffRole::Admin => "admin",
             StaffRole::Clinician => "clinician",
             StaffRole::Staff => "staff",
+            StaffRole::Billing => "billing",
         }
     }
 
@@ -51,9 +54,10 @@ impl StaffRole {
             "admin" => Ok(StaffRole::Admin),
             "clinician" => Ok(StaffRole::Clinician),
             "staff" => Ok(StaffRole::Staff),
+            "billing" => Ok(StaffRole::Billing),
             _ => Err(Error::Invalid {
                 field: "role",
-                problem: "must be admin, clinician or staff".into(),
+                problem: "must be admin, clinician, staff or billing".into(),
             }),
         }
     }

@@ -1,0 +1,535 @@
+//! Secure messages: threads between an organization's mailbox and a patient.
+//!
+//! Subjects and bodies are sealed to the patient's identity and to the mailbox;
+//! only ids, times and states are plaintext. Who may read a thread: its patient,
+//! and staff of the mailbox's organization whose role may use that kind of
+//! mailbox ([`access`]). Every view is recorded before its content is returned
+//! (write before serve); a refused view is recorded as denied.
+
+pub mod access;
+
+use futures_util::future::try_join_all;
+
+pub use access::{role_may_use, MailboxKind};
+
+use crate::{
+    audit::{Action, Actor, AuditEvent, AuditLog, Outcome},
+    auth::{staff::StaffRole, Client},
+    store::{new_id, now_ms, on_pool, Store},
+    vault::{KeyOwner, NormalizedEmail, Vault},
+    Error, Result,
+};
+
+/// Subject length, in characters.
+pub const SUBJECT_MAX_CHARS: usize = 200;
+/// Body length, in bytes.
+pub const BODY_MAX_BYTES: usize = 64 * 1024;
+
+/// A department of an organization.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Mailbox {
+    pub id: String,
+    pub organization_id: String,
+    pub display_name: String,
+    pub kind: MailboxKind,
+}
+
+/// A signed-in staff member, as the rules need them.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StaffMember {
+    pub staff_id: String,
+    pub organization_id: String,
+    pub role: StaffRole,
+}
+
+/// Who is reading or writing.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Reader {
+    /// A patient, by identity id.
+    Patient(String),
+    Staff(StaffMember),
+}
+
+impl Reader {
+    fn actor(&self) -> Actor {
+        match self {
+            Reader::Patient(id) => Actor::patient(id),
+            Reader::Staff(s) => Actor::staff(&s.staff_id),
+        }
+    }
+
+    fn author_kind(&self) -> &'static str {
+        match self {
+            Reader::Patient(_) => "patient",
+            Reader::Staff(_) => "staff",
+        }
+    }
+
+    fn id(&self) -> &str {
+        match self {
+            Reader::Patient(id) => id,
+            Reader::Staff(s) => &s.staff_id,
+        }
+    }
+}
+
+/// What a message shows its reader.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum MessageContent {
+    Text(String),
+    /// Revoked by the sender, or past the expiry they set: the patient learns
+    /// only who withdrew it and when.
+    Withdrawn {
+        by: String,
+        on: i64,
+    },
+    /// Sealed to a key that was erased on request.
+    Erased,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MessageView {
+    pub id: String,
+    /// `staff`, `patient` or `api_key`.
+    pub author_kind: String,
+    pub sent_at: i64,
+    pub content: MessageContent,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ThreadView {
+    pub thread_id: String,
+    pub organization_name: String,
+    pub mailbox_name: String,
+    /// None when withdrawn or erased for this reader.
+    pub subject: Option<String>,
+    pub messages: Vec<MessageView>,
+}
+
+fn invalid(field: &'static str, problem: &str) -> Error {
+    Error::Invalid {
+        field,
+        problem: problem.into(),
+    }
+}
+
+fn check_text(subject: Option<&str>, body: &str) -> Result<()> {
+    if let Some(subject) = subject {
+        let n = subject.trim().chars().count();
+        if n == 0 || n > SUBJECT_MAX_CHARS {
+            return Err(invalid("subject", "must be 1 to 200 characters"));
+        }
+    }
+    if body.trim().is_empty() || body.len() > BODY_MAX_BYTES {
+        return Err(invalid("body", "must be 1 byte to 64 KiB"));
+    }
+    Ok(())
+}
+
+/// Makes a mailbox.
+pub async fn create_mailbox(
+    store: &Store,
+    organization_id: &str,
+    display_name: &str,
+    kind: MailboxKind,
+) -> Result<Mailbox> {
+    let name = display_name.trim();
+    if name.is_empty() || name.chars().count() > 100 {
+        return Err(invalid("display_name", "must be 1 to 100 characters"));
+    }
+    store.organizations().get(organization_id).await?;
+    let mailbox = Mailbox {
+        id: new_id(),
+        organization_id: organization_id.to_owned(),
+        display_name: name.to_owned(),
+        kind,
+    };
+    on_pool!(store, |pool| {
+        sqlx::query(
+        "INSERT INTO mailboxes (id, organization_id, display_name, kind, created_at) VALUES ($1, $2, $3, $4, $5)"
+    )
+    .bind(&mailbox.id)
+    .bind(&mailbox.organization_id)
+    .bind(&mailbox.display_name)
+    .bind(kind.as_str())
+    .bind(now_ms())
+    .execute(pool)
+    .await
+    .map(drop)
+    })?;
+    Ok(mailbox)
+}
+
+pub async fn mailbox(store: &Store, id: &str) -> Result<Mailbox> {
+    let row: Option<(String, String, String)> = on_pool!(store, |pool| sqlx::query_as(
+        "SELECT organization_id, display_name, kind FROM mailboxes WHERE id = $1"
+    )
+    .bind(id)
+    .fetch_optional(pool)
+    .await)?;
+    let (organization_id, display_name, kind) = row.ok_or(Error::NotFound)?;
+    Ok(Mailbox {
+        id: id.to_owned(),
+        organization_id,
+        display_name,
+        kind: MailboxKind::parse(&kind).ok_or(Error::Crypto("a mailbox kind is unknown"))?,
+    })
+}
+
+/// A thread's plaintext facts.
+struct ThreadRow {
+    mailbox: Mailbox,
+    organization_name: String,
+    patient_id: String,
+    subject_sealed: Vec<u8>,
+}
+
+/// Sending and reading messages.
+pub struct Messaging<'a> {
+    pub store: &'a Store,
+    pub vault: &'a Vault,
+    pub audit: &'a AuditLog,
+}
+
+impl Messaging<'_> {
+    fn may_use(staff: &StaffMember, mailbox: &Mailbox) -> bool {
+        staff.organization_id == mailbox.organization_id && role_may_use(staff.role, mailbox.kind)
+    }
+
+    async fn thread_row(&self, thread_id: &str) -> Result<ThreadRow> {
+        let row: Option<(String, String, Vec<u8>)> = on_pool!(self.store, |pool| sqlx::query_as(
+            "SELECT mailbox_id, patient_identity_id, subject_sealed FROM threads WHERE id = $1"
+        )
+        .bind(thread_id)
+        .fetch_optional(pool)
+        .await)?;
+        let (mailbox_id, patient_id, subject_sealed) = row.ok_or(Error::NotFound)?;
+        let mailbox = mailbox(self.store, &mailbox_id).await?;
+        let organization_name = self
+            .store
+            .organizations()
+            .get(&mailbox.organization_id)
+            .await?
+            .display_name;
+        Ok(ThreadRow {
+            mailbox,
+            organization_name,
+            patient_id,
+            subject_sealed,
+        })
+    }
+
+    /// Checks `reader` may see the thread; a refusal is audited and is `Denied`.
+    async fn authorize(
+        &self,
+        reader: &Reader,
+        thread_id: &str,
+        row: &ThreadRow,
+        client: &Client,
+    ) -> Result<()> {
+        let allowed = match reader {
+            Reader::Patient(id) => *id == row.patient_id,
+            Reader::Staff(staff) => Self::may_use(staff, &row.mailbox),
+        };
+        if allowed {
+            return Ok(());
+        }
+        let event = AuditEvent::new(reader.actor(), Action::ThreadViewed, Outcome::Denied)
+            .about(thread_id.to_owned())
+            .in_organization(row.mailbox.organization_id.clone());
+        self.audit.record(client.stamp(event)).await?;
+        // A patient is not told that someone else's thread exists.
+        Err(match reader {
+            Reader::Patient(_) => Error::NotFound,
+            Reader::Staff(_) => Error::Denied,
+        })
+    }
+
+    fn key_of(reader: &Reader, row: &ThreadRow) -> KeyOwner {
+        match reader {
+            Reader::Patient(id) => KeyOwner::Identity(id.clone()),
+            Reader::Staff(_) => KeyOwner::Mailbox(row.mailbox.id.clone()),
+        }
+    }
+
+    /// Staff start a thread with whoever has this address (the identity is made
+    /// on first use). Returns the thread and message ids.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn start_thread(
+        &self,
+        staff: &StaffMember,
+        mailbox_id: &str,
+        to: &NormalizedEmail,
+        subject: &str,
+        body: &str,
+        expires_at: Option<i64>,
+        client: &Client,
+    ) -> Result<(String, String)> {
+        check_text(Some(subject), body)?;
+        let mailbox = mailbox(self.store, mailbox_id).await?;
+        if !Self::may_use(staff, &mailbox) {
+            return Err(Error::Denied);
+        }
+        let patient = self.vault.identity_for_email(to).await?;
+        let owners = [
+            KeyOwner::Identity(patient.id.clone()),
+            KeyOwner::Mailbox(mailbox.id.clone()),
+        ];
+        let subject_sealed = self.vault.seal(subject.trim().as_bytes(), &owners).await?;
+        let body_sealed = self.vault.seal(body.as_bytes(), &owners).await?;
+        let (thread_id, message_id, now) = (new_id(), new_id(), now_ms());
+        on_pool!(self.store, |pool| {
+            let mut tx = pool.begin().await?;
+            sqlx::query(
+                "INSERT INTO threads (id, mailbox_id, patient_identity_id, subject_sealed, created_at, last_message_at) \
+                 VALUES ($1, $2, $3, $4, $5, $5)",
+            )
+            .bind(&thread_id)
+            .bind(&mailbox.id)
+            .bind(&patient.id)
+            .bind(subject_sealed.as_slice())
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+            sqlx::query(
+                "INSERT INTO messages (id, thread_id, author_kind, author_id, body_sealed, created_at, expires_at) \
+                 VALUES ($1, $2, 'staff', $3, $4, $5, $6)",
+            )
+            .bind(&message_id)
+            .bind(&thread_id)
+            .bind(&staff.staff_id)
+            .bind(body_sealed.as_slice())
+            .bind(now)
+            .bind(expires_at)
+            .execute(&mut *tx)
+            .await?;
+            tx.commit().await
+        })?;
+        let event = AuditEvent::new(
+            Actor::staff(&staff.staff_id),
+            Action::MessageSent,
+            Outcome::Success,
+        )
+        .about(message_id.clone())
+        .about(thread_id.clone())
+        .about(patient.id.clone())
+        .in_organization(mailbox.organization_id.clone());
+        self.audit.record(client.stamp(event)).await?;
+        Ok((thread_id, message_id))
+    }
+
+    /// A reply in a thread, by its patient or by staff who may use its mailbox.
+    pub async fn reply(
+        &self,
+        reader: &Reader,
+        thread_id: &str,
+        body: &str,
+        client: &Client,
+    ) -> Result<String> {
+        check_text(None, body)?;
+        let row = self.thread_row(thread_id).await?;
+        self.authorize(reader, thread_id, &row, client).await?;
+        let owners = [
+            KeyOwner::Identity(row.patient_id.clone()),
+            KeyOwner::Mailbox(row.mailbox.id.clone()),
+        ];
+        let sealed = self.vault.seal(body.as_bytes(), &owners).await?;
+        let (message_id, now) = (new_id(), now_ms());
+        on_pool!(self.store, |pool| {
+            let mut tx = pool.begin().await?;
+            sqlx::query(
+                "INSERT INTO messages (id, thread_id, author_kind, author_id, body_sealed, created_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6)",
+            )
+            .bind(&message_id)
+            .bind(thread_id)
+            .bind(reader.author_kind())
+            .bind(reader.id())
+            .bind(sealed.as_slice())
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+            sqlx::query("UPDATE threads SET last_message_at = $2 WHERE id = $1")
+                .bind(thread_id)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+            tx.commit().await
+        })?;
+        let event = AuditEvent::new(reader.actor(), Action::MessageSent, Outcome::Success)
+            .about(message_id.clone())
+            .about(thread_id.to_owned())
+            .in_organization(row.mailbox.organization_id.clone());
+        self.audit.record(client.stamp(event)).await?;
+        Ok(message_id)
+    }
+
+    /// The thread as `reader` may see it. Every message shown is recorded
+    /// (message_viewed, for read receipts) before anything is returned.
+    pub async fn thread(
+        &self,
+        reader: &Reader,
+        thread_id: &str,
+        client: &Client,
+    ) -> Result<ThreadView> {
+        let row = self.thread_row(thread_id).await?;
+        self.authorize(reader, thread_id, &row, client).await?;
+        type MessageRow = (String, String, Vec<u8>, i64, Option<i64>, Option<i64>);
+        let rows: Vec<MessageRow> = on_pool!(self.store, |pool| {
+            sqlx::query_as(
+            "SELECT id, author_kind, body_sealed, created_at, expires_at, revoked_at FROM messages \
+             WHERE thread_id = $1 ORDER BY created_at, id"
+        )
+        .bind(thread_id)
+        .fetch_all(pool)
+        .await
+        })?;
+        let key = Self::key_of(reader, &row);
+        let now = now_ms();
+        let mut messages = Vec::with_capacity(rows.len());
+        for (id, author_kind, sealed, sent_at, expires_at, revoked_at) in rows {
+            let withdrawn_on = match (revoked_at, expires_at) {
+                (Some(r), _) => Some(r),
+                (None, Some(e)) if e <= now => Some(e),
+                _ => None,
+            };
+            let content = match (withdrawn_on, reader) {
+                (Some(on), Reader::Patient(_)) => MessageContent::Withdrawn {
+                    by: row.organization_name.clone(),
+                    on,
+                },
+                _ => match self.vault.open(&sealed, &key).await {
+                    Ok(plain) => MessageContent::Text(String::from_utf8_lossy(&plain).into_owned()),
+                    Err(Error::Erased) => MessageContent::Erased,
+                    Err(other) => return Err(other),
+                },
+            };
+            messages.push(MessageView {
+                id,
+                author_kind,
+                sent_at,
+                content,
+            });
+        }
+        let everything_withdrawn = matches!(reader, Reader::Patient(_))
+            && !messages.is_empty()
+            && messages
+                .iter()
+                .all(|m| !matches!(m.content, MessageContent::Text(_)));
+        let subject = if everything_withdrawn {
+            None
+        } else {
+            match self.vault.open(&row.subject_sealed, &key).await {
+                Ok(plain) => Some(String::from_utf8_lossy(&plain).into_owned()),
+                Err(Error::Erased) => None,
+                Err(other) => return Err(other),
+            }
+        };
+        // Write before serve: the views are committed before the content leaves.
+        let org = row.mailbox.organization_id.clone();
+        let mut events =
+            vec![
+                AuditEvent::new(reader.actor(), Action::ThreadViewed, Outcome::Success)
+                    .about(thread_id.to_owned())
+                    .in_organization(org.clone()),
+            ];
+        for m in messages
+            .iter()
+            .filter(|m| matches!(m.content, MessageContent::Text(_)))
+        {
+            events.push(
+                AuditEvent::new(reader.actor(), Action::MessageViewed, Outcome::Success)
+                    .about(m.id.clone())
+                    .about(thread_id.to_owned())
+                    .in_organization(org.clone()),
+            );
+        }
+        try_join_all(
+            events
+                .into_iter()
+                .map(|e| self.audit.record(client.stamp(e))),
+        )
+        .await?;
+        Ok(ThreadView {
+            thread_id: thread_id.to_owned(),
+            organization_name: row.organization_name,
+            mailbox_name: row.mailbox.display_name,
+            subject,
+            messages,
+        })
+    }
+
+    /// The sender's organization withdraws a message: the patient then sees
+    /// only that it was withdrawn, by whom and when.
+    pub async fn revoke(
+        &self,
+        staff: &StaffMember,
+        message_id: &str,
+        client: &Client,
+    ) -> Result<()> {
+        let thread_id: Option<String> = on_pool!(self.store, |pool| sqlx::query_scalar(
+            "SELECT thread_id FROM messages WHERE id = $1"
+        )
+        .bind(message_id)
+        .fetch_optional(pool)
+        .await)?;
+        let thread_id = thread_id.ok_or(Error::NotFound)?;
+        let row = self.thread_row(&thread_id).await?;
+        if !Self::may_use(staff, &row.mailbox) {
+            return Err(Error::Denied);
+        }
+        on_pool!(self.store, |pool| {
+            sqlx::query(
+            "UPDATE messages SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL AND author_kind <> 'patient'"
+        )
+        .bind(message_id)
+        .bind(now_ms())
+        .execute(pool)
+        .await
+        .map(drop)
+        })?;
+        let event = AuditEvent::new(
+            Actor::staff(&staff.staff_id),
+            Action::MessageRevoked,
+            Outcome::Success,
+        )
+        .about(message_id.to_owned())
+        .about(thread_id)
+        .in_organization(row.mailbox.organization_id);
+        self.audit.record(client.stamp(event)).await?;
+        Ok(())
+    }
+}
+
+/// Records each message that has reached its expiry since the last sweep, once.
+/// Returns how many.
+pub async fn record_expired(store: &Store, audit: &AuditLog) -> Result<u64> {
+    let now = now_ms();
+    let due: Vec<(String, String)> = on_pool!(store, |pool| {
+        sqlx::query_as(
+        "SELECT id, thread_id FROM messages WHERE expires_at <= $1 AND expiry_audited_at IS NULL"
+    )
+    .bind(now)
+    .fetch_all(pool)
+    .await
+    })?;
+    for (id, thread_id) in &due {
+        let event = AuditEvent::new(
+            Actor::system("expiry"),
+            Action::MessageExpired,
+            Outcome::Success,
+        )
+        .about(id.clone())
+        .about(thread_id.clone());
+        audit.record(event).await?;
+        on_pool!(store, |pool| sqlx::query(
+            "UPDATE messages SET expiry_audited_at = $2 WHERE id = $1"
+        )
+        .bind(id)
+        .bind(now)
+        .execute(pool)
+        .await
+        .map(drop))?;
+    }
+    Ok(due.len() as u64)
+}

@@ -1,0 +1,346 @@
+//! Messages: who may read which thread, replies, revocation, expiry, read
+//! receipts; on SQLite and PostgreSQL.
+
+use portico_core::{
+    audit::{self, Action, Actor, Outcome, Page},
+    auth::{staff::StaffRole, Client},
+    messages::{self, MailboxKind, MessageContent, Messaging, Reader, StaffMember},
+    on_both_backends,
+    store::{now_ms, OrganizationKind, Store},
+    testing::TestPortal,
+    vault::NormalizedEmail,
+    Error,
+};
+
+const SUBJECT_MARKER: &str = "MARKER-SUBJECT-5b2e";
+const BODY_MARKER: &str = "MARKER-BODY-5b2e";
+
+/// A clinic with a clinical and a billing mailbox, one staff member of each
+/// role, and a clinician at another clinic.
+struct Env {
+    portal: TestPortal,
+    clinic: String,
+    cardiology: String,
+    billing: String,
+    clinician: StaffMember,
+    clerk: StaffMember,
+    front_desk: StaffMember,
+    elsewhere: StaffMember,
+}
+
+fn member(org: &str, role: StaffRole, n: u8) -> StaffMember {
+    StaffMember {
+        staff_id: format!("0190f3c4-0000-7000-8000-{n:012}"),
+        organization_id: org.to_owned(),
+        role,
+    }
+}
+
+impl Env {
+    async fn new(portal: TestPortal) -> Self {
+        let orgs = portal.store.organizations();
+        let clinic = orgs
+            .create(OrganizationKind::Provider, "Riverside Clinic")
+            .await
+            .unwrap()
+            .id;
+        let other = orgs
+            .create(OrganizationKind::Provider, "Hillside Clinic")
+            .await
+            .unwrap()
+            .id;
+        let cardiology =
+            messages::create_mailbox(&portal.store, &clinic, "Cardiology", MailboxKind::Clinical)
+                .await
+                .unwrap()
+                .id;
+        let billing =
+            messages::create_mailbox(&portal.store, &clinic, "Billing", MailboxKind::Billing)
+                .await
+                .unwrap()
+                .id;
+        Self {
+            clinician: member(&clinic, StaffRole::Clinician, 1),
+            clerk: member(&clinic, StaffRole::Billing, 2),
+            front_desk: member(&clinic, StaffRole::Staff, 3),
+            elsewhere: member(&other, StaffRole::Clinician, 4),
+            portal,
+            clinic,
+            cardiology,
+            billing,
+        }
+    }
+
+    fn messaging(&self) -> Messaging<'_> {
+        Messaging {
+            store: &self.portal.store,
+            vault: &self.portal.vault,
+            audit: &self.portal.audit,
+        }
+    }
+
+    async fn patient(&self, email: &str) -> String {
+        let email = NormalizedEmail::parse(email).unwrap();
+        self.portal
+            .vault
+            .identity_for_email(&email)
+            .await
+            .unwrap()
+            .id
+    }
+}
+
+async fn env_for(portal: TestPortal) -> Env {
+    Env::new(portal).await
+}
+
+fn client() -> Client {
+    Client::default()
+}
+
+on_both_backends!(
+    only_the_patient_and_allowed_staff_read_a_thread,
+    a_withdrawn_message_shows_only_who_withdrew_it_and_when,
+);
+
+fn ana() -> NormalizedEmail {
+    NormalizedEmail::parse("ana@example.org").unwrap()
+}
+
+async fn only_the_patient_and_allowed_staff_read_a_thread(portal: TestPortal) {
+    let env = env_for(portal).await;
+    let m = env.messaging();
+    let subject = format!("{SUBJECT_MARKER} your echo results");
+    let body = format!("{BODY_MARKER} The echo looks normal.");
+    let (thread, first) = m
+        .start_thread(
+            &env.clinician,
+            &env.cardiology,
+            &ana(),
+            &subject,
+            &body,
+            None,
+            &client(),
+        )
+        .await
+        .unwrap();
+    let ana_id = env.patient("ana@example.org").await;
+    let patient = Reader::Patient(ana_id.clone());
+
+    let view = m.thread(&patient, &thread, &client()).await.unwrap();
+    assert_eq!(view.subject.as_deref(), Some(subject.as_str()));
+    assert_eq!(view.organization_name, "Riverside Clinic");
+    assert_eq!(view.mailbox_name, "Cardiology");
+    assert_eq!(view.messages[0].content, MessageContent::Text(body.clone()));
+
+    let reply = m
+        .reply(&patient, &thread, "Thank you!", &client())
+        .await
+        .unwrap();
+    let staff_view = m
+        .thread(&Reader::Staff(env.clinician.clone()), &thread, &client())
+        .await
+        .unwrap();
+    let texts: Vec<_> = staff_view
+        .messages
+        .iter()
+        .map(|m| m.content.clone())
+        .collect();
+    assert_eq!(
+        texts,
+        [
+            MessageContent::Text(body.clone()),
+            MessageContent::Text("Thank you!".into())
+        ]
+    );
+    assert_eq!(staff_view.messages[1].author_kind, "patient");
+    assert_eq!(staff_view.messages[1].id, reply);
+
+    // Billing and the front desk never see a clinical thread; nor does another clinic.
+    for outsider in [&env.clerk, &env.front_desk, &env.elsewhere] {
+        let refused = m
+            .thread(&Reader::Staff(outsider.clone()), &thread, &client())
+            .await;
+        assert!(matches!(refused, Err(Error::Denied)), "{outsider:?}");
+        let refused = m
+            .reply(&Reader::Staff(outsider.clone()), &thread, "hi", &client())
+            .await;
+        assert!(matches!(refused, Err(Error::Denied)));
+    }
+    let denied = audit::events_by(
+        &env.portal.store,
+        &Actor::staff(&env.clerk.staff_id),
+        Page::newest(10),
+    )
+    .await
+    .unwrap();
+    assert!(denied
+        .iter()
+        .any(|e| e.event.action == Action::ThreadViewed && e.event.outcome == Outcome::Denied));
+    // Nor can they write from a mailbox they may not use.
+    let writes = m
+        .start_thread(
+            &env.clerk,
+            &env.cardiology,
+            &ana(),
+            "Bill",
+            "Your bill",
+            None,
+            &client(),
+        )
+        .await;
+    assert!(matches!(writes, Err(Error::Denied)));
+    assert!(m
+        .start_thread(
+            &env.clerk,
+            &env.billing,
+            &ana(),
+            "Bill",
+            "Your bill",
+            None,
+            &client()
+        )
+        .await
+        .is_ok());
+    // Another patient is not told the thread exists.
+    let ben = Reader::Patient(env.patient("ben@example.org").await);
+    assert!(matches!(
+        m.thread(&ben, &thread, &client()).await,
+        Err(Error::NotFound)
+    ));
+
+    // Read receipts: the patient's first view of the first message is in the log.
+    let receipts = audit::events_about(&env.portal.store, &first, Page::newest(10))
+        .await
+        .unwrap();
+    assert!(receipts.iter().any(
+        |e| e.event.action == Action::MessageViewed && e.event.actor == Actor::patient(&ana_id)
+    ));
+
+    // Bad input names its field and stores nothing.
+    let empty = m
+        .start_thread(
+            &env.clinician,
+            &env.cardiology,
+            &ana(),
+            " ",
+            "x",
+            None,
+            &client(),
+        )
+        .await;
+    assert!(matches!(
+        empty,
+        Err(Error::Invalid {
+            field: "subject",
+            ..
+        })
+    ));
+
+    // Nothing readable at rest: the markers are in no stored subject or body,
+    // while the same bytes opened give them back.
+    let stored = sealed_bytes(&env.portal.store).await;
+    assert!(!contains(&stored, SUBJECT_MARKER) && !contains(&stored, BODY_MARKER));
+}
+
+/// Every sealed subject and body, as the raw bytes stored.
+async fn sealed_bytes(store: &Store) -> Vec<u8> {
+    let sql = "SELECT t.subject_sealed, m.body_sealed FROM threads t JOIN messages m ON m.thread_id = t.id";
+    let rows: Vec<(Vec<u8>, Vec<u8>)> = match store {
+        Store::Sqlite(pool) => sqlx::query_as(sql).fetch_all(pool).await.unwrap(),
+        Store::Postgres(pool) => sqlx::query_as(sql).fetch_all(pool).await.unwrap(),
+    };
+    assert!(!rows.is_empty());
+    rows.into_iter()
+        .flat_map(|(a, b)| a.into_iter().chain(b))
+        .collect()
+}
+
+fn contains(haystack: &[u8], needle: &str) -> bool {
+    haystack
+        .windows(needle.len())
+        .any(|w| w == needle.as_bytes())
+}
+
+async fn a_withdrawn_message_shows_only_who_withdrew_it_and_when(portal: TestPortal) {
+    let env = env_for(portal).await;
+    let m = env.messaging();
+    let (thread, message) = m
+        .start_thread(
+            &env.clinician,
+            &env.cardiology,
+            &ana(),
+            "Biopsy",
+            "Benign.",
+            None,
+            &client(),
+        )
+        .await
+        .unwrap();
+    let patient = Reader::Patient(env.patient("ana@example.org").await);
+    assert!(matches!(
+        m.revoke(&env.clerk, &message, &client()).await,
+        Err(Error::Denied)
+    ));
+    m.revoke(&env.clinician, &message, &client()).await.unwrap();
+    let view = m.thread(&patient, &thread, &client()).await.unwrap();
+    let MessageContent::Withdrawn { by, on } = &view.messages[0].content else {
+        panic!("withdrawn: {view:?}")
+    };
+    assert_eq!(by, "Riverside Clinic");
+    assert!(*on <= now_ms());
+    assert_eq!(view.subject, None, "nothing more: not even the subject");
+    // The sender's staff still see what was sent.
+    let staff_view = m
+        .thread(&Reader::Staff(env.clinician.clone()), &thread, &client())
+        .await
+        .unwrap();
+    assert_eq!(
+        staff_view.messages[0].content,
+        MessageContent::Text("Benign.".into())
+    );
+    let revoked = audit::events_about(&env.portal.store, &message, Page::newest(10))
+        .await
+        .unwrap();
+    assert!(revoked
+        .iter()
+        .any(|e| e.event.action == Action::MessageRevoked));
+
+    // Expiry set by the sender: past it, withdrawn too, and recorded once.
+    let (thread, message) = m
+        .start_thread(
+            &env.clinician,
+            &env.cardiology,
+            &ana(),
+            "Visit",
+            "See you",
+            Some(now_ms() - 1),
+            &client(),
+        )
+        .await
+        .unwrap();
+    let view = m.thread(&patient, &thread, &client()).await.unwrap();
+    assert!(matches!(
+        view.messages[0].content,
+        MessageContent::Withdrawn { .. }
+    ));
+    assert_eq!(
+        messages::record_expired(&env.portal.store, &env.portal.audit)
+            .await
+            .unwrap(),
+        1
+    );
+    assert_eq!(
+        messages::record_expired(&env.portal.store, &env.portal.audit)
+            .await
+            .unwrap(),
+        0
+    );
+    let expired = audit::events_about(&env.portal.store, &message, Page::newest(10))
+        .await
+        .unwrap();
+    assert!(expired
+        .iter()
+        .any(|e| e.event.action == Action::MessageExpired));
+    let _ = &env.clinic;
+}
