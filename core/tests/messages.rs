@@ -101,6 +101,7 @@ fn client() -> Client {
 on_both_backends!(
     only_the_patient_and_allowed_staff_read_a_thread,
     a_withdrawn_message_shows_only_who_withdrew_it_and_when,
+    one_inbox_across_organizations_with_unread_and_coalesced_notices,
 );
 
 fn ana() -> NormalizedEmail {
@@ -290,6 +291,9 @@ async fn a_withdrawn_message_shows_only_who_withdrew_it_and_when(portal: TestPor
     assert_eq!(by, "Riverside Clinic");
     assert!(*on <= now_ms());
     assert_eq!(view.subject, None, "nothing more: not even the subject");
+    let ana_id = env.patient("ana@example.org").await;
+    let inbox = m.inbox(&ana_id, &client()).await.unwrap();
+    assert_eq!(inbox[0].subject, None, "nor in the inbox");
     // The sender's staff still see what was sent.
     let staff_view = m
         .thread(&Reader::Staff(env.clinician.clone()), &thread, &client())
@@ -343,4 +347,122 @@ async fn a_withdrawn_message_shows_only_who_withdrew_it_and_when(portal: TestPor
         .iter()
         .any(|e| e.event.action == Action::MessageExpired));
     let _ = &env.clinic;
+}
+
+async fn one_inbox_across_organizations_with_unread_and_coalesced_notices(portal: TestPortal) {
+    use portico_core::notify::{deliver_due, FileTransport};
+    let env = env_for(portal).await;
+    let m = env.messaging();
+    let subject = format!("{SUBJECT_MARKER} results");
+    let (cardio, _) = m
+        .start_thread(
+            &env.clinician,
+            &env.cardiology,
+            &ana(),
+            &subject,
+            BODY_MARKER,
+            None,
+            &client(),
+        )
+        .await
+        .unwrap();
+    // Two more messages in the same thread within the hour: one notice only.
+    let staff = Reader::Staff(env.clinician.clone());
+    m.reply(&staff, &cardio, "One more thing", &client())
+        .await
+        .unwrap();
+    m.reply(&staff, &cardio, "And another", &client())
+        .await
+        .unwrap();
+    let (hillside_mailbox, hillside) = {
+        let mb = messages::create_mailbox(
+            &env.portal.store,
+            &env.elsewhere.organization_id,
+            "Front desk",
+            MailboxKind::General,
+        )
+        .await
+        .unwrap();
+        let (t, _) = m
+            .start_thread(
+                &env.elsewhere,
+                &mb.id,
+                &ana(),
+                "Appointment",
+                "See you Monday",
+                None,
+                &client(),
+            )
+            .await
+            .unwrap();
+        (mb.id, t)
+    };
+    let _ = hillside_mailbox;
+
+    let ana_id = env.patient("ana@example.org").await;
+    let inbox = m.inbox(&ana_id, &client()).await.unwrap();
+    let lines: Vec<_> = inbox
+        .iter()
+        .map(|t| (t.organization_name.as_str(), t.subject.as_deref(), t.unread))
+        .collect();
+    assert_eq!(
+        lines,
+        [
+            ("Hillside Clinic", Some("Appointment"), true),
+            ("Riverside Clinic", Some(subject.as_str()), true),
+        ],
+        "one inbox, newest first"
+    );
+    m.thread(&Reader::Patient(ana_id.clone()), &cardio, &client())
+        .await
+        .unwrap();
+    let inbox = m.inbox(&ana_id, &client()).await.unwrap();
+    assert!(
+        !inbox.iter().find(|t| t.thread_id == cardio).unwrap().unread,
+        "read now"
+    );
+    assert!(
+        inbox
+            .iter()
+            .find(|t| t.thread_id == hillside)
+            .unwrap()
+            .unread
+    );
+    // The patient's own reply does not make the thread unread.
+    m.reply(
+        &Reader::Patient(ana_id.clone()),
+        &cardio,
+        "Thanks",
+        &client(),
+    )
+    .await
+    .unwrap();
+    let inbox = m.inbox(&ana_id, &client()).await.unwrap();
+    assert!(!inbox.iter().find(|t| t.thread_id == cardio).unwrap().unread);
+
+    // Notices: one per thread (coalesced), naming the organization and the link only.
+    let outbox = tempfile::tempdir().unwrap();
+    let transport = FileTransport {
+        dir: outbox.path().to_owned(),
+    };
+    let url: url::Url = "https://portal.example".parse().unwrap();
+    assert_eq!(
+        deliver_due(&env.portal.store, &env.portal.vault, &transport, &url, 100)
+            .await
+            .unwrap(),
+        2
+    );
+    for entry in std::fs::read_dir(outbox.path()).unwrap() {
+        let mail = std::fs::read_to_string(entry.unwrap().path()).unwrap();
+        assert!(
+            mail.contains("Subject: You have a new secure message"),
+            "{mail}"
+        );
+        assert!(mail.contains("https://portal.example/open/"), "{mail}");
+        assert!(
+            !mail.contains("MARKER") && !mail.contains("Appointment") && !mail.contains("Monday"),
+            "{mail}"
+        );
+        assert!(mail.contains("Riverside Clinic") || mail.contains("Hillside Clinic"));
+    }
 }

@@ -62,7 +62,7 @@ impl Env {
             dir: self.outbox.path().to_owned(),
         };
         assert!(
-            deliver_due(&self.store, &self.vault, &transport, 100)
+            deliver_due(&self.store, &self.vault, &transport, &portal_url(), 100)
                 .await
                 .unwrap()
                 >= 1
@@ -102,6 +102,10 @@ on_both_backends!(
     addresses_known_or_not_get_the_same_answer,
     sessions_expire_and_end_everywhere,
 );
+
+fn portal_url() -> url::Url {
+    "http://localhost:3000".parse().unwrap()
+}
 
 fn client() -> Client {
     Client {
@@ -327,7 +331,7 @@ async fn at_most_five_codes_an_hour(env: Env) {
         dir: env.outbox.path().to_owned(),
     };
     assert_eq!(
-        deliver_due(&env.store, &env.vault, &transport, 100)
+        deliver_due(&env.store, &env.vault, &transport, &portal_url(), 100)
             .await
             .unwrap(),
         5
@@ -348,7 +352,7 @@ async fn at_most_five_codes_an_hour(env: Env) {
     codes.send(&other, None, &client()).await.unwrap();
     env.vault.erase(&KeyOwner::Identity(other)).await.unwrap();
     assert_eq!(
-        deliver_due(&env.store, &env.vault, &transport, 100)
+        deliver_due(&env.store, &env.vault, &transport, &portal_url(), 100)
             .await
             .unwrap(),
         0

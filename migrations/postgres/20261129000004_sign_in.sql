@@ -34,6 +34,9 @@ CREATE TABLE outbox (
     kind            TEXT NOT NULL CHECK (kind IN ('sign_in_code', 'new_item')),
     identity_id     TEXT NOT NULL REFERENCES identities (id),
     organization_id TEXT NULL REFERENCES organizations (id),
+    -- For new-message notices: the thread, so one thread notifies at most
+    -- once an hour (threads come in a later migration; no foreign key).
+    thread_id       TEXT NULL,
     payload_sealed  BYTEA NOT NULL,
     created_at      BIGINT NOT NULL,
     attempts        BIGINT NOT NULL DEFAULT 0,
@@ -42,3 +45,4 @@ CREATE TABLE outbox (
     last_error      TEXT NULL
 );
 CREATE INDEX outbox_pending ON outbox (next_attempt_at) WHERE sent_at IS NULL;
+CREATE INDEX outbox_by_thread ON outbox (thread_id, created_at) WHERE thread_id IS NOT NULL;

@@ -38,3 +38,13 @@ CREATE TABLE messages (
 CREATE INDEX messages_by_thread ON messages (thread_id, created_at);
 CREATE INDEX messages_expiring ON messages (expires_at)
     WHERE expires_at IS NOT NULL AND expiry_audited_at IS NULL;
+
+-- When each reader last opened a thread: a patient ("patient:<id>") or a
+-- mailbox ("mailbox:<id>", shared by its staff). Unread = a newer message by
+-- someone else.
+CREATE TABLE thread_reads (
+    thread_id    TEXT NOT NULL REFERENCES threads (id),
+    reader       TEXT NOT NULL,
+    last_read_at BIGINT NOT NULL,
+    PRIMARY KEY (thread_id, reader)
+);

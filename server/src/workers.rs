@@ -29,11 +29,12 @@ pub fn start(settings: &Settings, services: &Services) -> Result<(), ServerError
         }
     };
     let mail = services.clone();
+    let public_url = settings.public_url.clone();
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(MAIL_EVERY);
         loop {
             tick.tick().await;
-            match deliver_due(&mail.store, &mail.vault, &transport, 50).await {
+            match deliver_due(&mail.store, &mail.vault, &transport, &public_url, 50).await {
                 Ok(0) => {}
                 Ok(n) => {
                     tracing::info!(emails = n, dir = %transport.dir.display(), "email written to the outbox directory")

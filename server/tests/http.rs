@@ -401,7 +401,17 @@ async fn a_session_ends_at_the_absolute_timeout_however_active_it_is() {
         dir: outbox.path().to_owned(),
     };
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-    while deliver_due(&store, &vault, &transport, 10).await.unwrap() == 0 {
+    while deliver_due(
+        &store,
+        &vault,
+        &transport,
+        &"http://localhost:3000".parse().unwrap(),
+        10,
+    )
+    .await
+    .unwrap()
+        == 0
+    {
         assert!(std::time::Instant::now() < deadline, "no code was queued");
         tokio::task::yield_now().await;
     }

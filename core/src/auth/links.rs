@@ -64,19 +64,19 @@ pub enum LinkState {
     Malformed,
 }
 
-pub(super) fn token_hash(raw: &[u8]) -> [u8; 32] {
+pub(crate) fn token_hash(raw: &[u8]) -> [u8; 32] {
     Sha256::digest(raw).into()
 }
 
 /// A fresh token: its text for the URL, and the hash to store.
-pub(super) fn new_token() -> (LinkToken, [u8; 32]) {
+pub(crate) fn new_token() -> (LinkToken, [u8; 32]) {
     let mut raw = [0u8; TOKEN_BYTES];
     OsRng.fill_bytes(&mut raw);
     (LinkToken(URL_SAFE_NO_PAD.encode(raw)), token_hash(&raw))
 }
 
 /// The token's bytes, if `text` is a well-formed token.
-pub(super) fn parse(text: &str) -> Option<Vec<u8>> {
+pub(crate) fn parse(text: &str) -> Option<Vec<u8>> {
     if text.len() != TOKEN_CHARS {
         return None;
     }

@@ -20,6 +20,52 @@ use crate::{
     Error, Result,
 };
 
+/// In the transaction that adds a message: unless the patient was notified of
+/// this thread within the hour (coalescing), a link to the message and an
+/// outbox row carrying its sealed token.
+macro_rules! queue_notice {
+    ($tx:ident, $thread:expr, $patient:expr, $org:expr, $message:expr, $notice:expr, $now:expr) => {{
+        let recent: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM outbox WHERE thread_id = $1 AND kind = 'new_item' AND created_at > $2",
+        )
+        .bind($thread)
+        .bind($now - NOTIFY_AT_MOST_EVERY_MS)
+        .fetch_one(&mut *$tx)
+        .await?;
+        if recent == 0 {
+            let (hash, sealed): &([u8; 32], Vec<u8>) = $notice;
+            sqlx::query(
+                "INSERT INTO open_links (token_hash, identity_id, item_id, organization_id, created_at, expires_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6)",
+            )
+            .bind(hash.as_slice())
+            .bind($patient)
+            .bind($message)
+            .bind($org)
+            .bind($now)
+            .bind($now + LINK_LIFETIME_MS)
+            .execute(&mut *$tx)
+            .await?;
+            sqlx::query(crate::notify::ENQUEUE_FOR_THREAD_SQL)
+                .bind(new_id())
+                .bind(crate::notify::MailKind::NewItem.as_str())
+                .bind($patient)
+                .bind($org)
+                .bind(sealed.as_slice())
+                .bind($now)
+                .bind($thread)
+                .execute(&mut *$tx)
+                .await?;
+        }
+    }};
+}
+
+/// How long a notice's link works (the default link lifetime).
+const LINK_LIFETIME_MS: i64 = 30 * 24 * 3_600_000;
+
+/// A patient is notified of a thread at most once in this long (milliseconds).
+pub const NOTIFY_AT_MOST_EVERY_MS: i64 = 3_600_000;
+
 /// Subject length, in characters.
 pub const SUBJECT_MAX_CHARS: usize = 200;
 /// Body length, in bytes.
@@ -94,6 +140,19 @@ pub struct MessageView {
     pub author_kind: String,
     pub sent_at: i64,
     pub content: MessageContent,
+}
+
+/// A line of a patient's inbox.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ThreadSummary {
+    pub thread_id: String,
+    pub organization_name: String,
+    pub mailbox_name: String,
+    /// None when erased, or when everything in it was withdrawn.
+    pub subject: Option<String>,
+    pub last_message_at: i64,
+    /// A message from the organization newer than the patient's last look.
+    pub unread: bool,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -245,6 +304,23 @@ impl Messaging<'_> {
         })
     }
 
+    /// A notice for the patient, ready to queue: the link's token hash and the
+    /// sealed payload. Sealed before the transaction (sealing may make a key).
+    async fn prepare_notice(&self, patient_id: &str) -> Result<([u8; 32], Vec<u8>)> {
+        let (token, hash) = crate::auth::links::new_token();
+        let payload = crate::notify::NewItemPayload {
+            token: token.as_str().to_owned(),
+        };
+        let sealed = self
+            .vault
+            .seal(
+                &payload.to_bytes(),
+                &[KeyOwner::Identity(patient_id.to_owned())],
+            )
+            .await?;
+        Ok((hash, sealed))
+    }
+
     fn key_of(reader: &Reader, row: &ThreadRow) -> KeyOwner {
         match reader {
             Reader::Patient(id) => KeyOwner::Identity(id.clone()),
@@ -277,6 +353,7 @@ impl Messaging<'_> {
         ];
         let subject_sealed = self.vault.seal(subject.trim().as_bytes(), &owners).await?;
         let body_sealed = self.vault.seal(body.as_bytes(), &owners).await?;
+        let notice = self.prepare_notice(&patient.id).await?;
         let (thread_id, message_id, now) = (new_id(), new_id(), now_ms());
         on_pool!(self.store, |pool| {
             let mut tx = pool.begin().await?;
@@ -303,6 +380,15 @@ impl Messaging<'_> {
             .bind(expires_at)
             .execute(&mut *tx)
             .await?;
+            queue_notice!(
+                tx,
+                &thread_id,
+                &patient.id,
+                &mailbox.organization_id,
+                &message_id,
+                &notice,
+                now
+            );
             tx.commit().await
         })?;
         let event = AuditEvent::new(
@@ -334,6 +420,10 @@ impl Messaging<'_> {
             KeyOwner::Mailbox(row.mailbox.id.clone()),
         ];
         let sealed = self.vault.seal(body.as_bytes(), &owners).await?;
+        let notice = match reader {
+            Reader::Staff(_) => Some(self.prepare_notice(&row.patient_id).await?),
+            Reader::Patient(_) => None,
+        };
         let (message_id, now) = (new_id(), now_ms());
         on_pool!(self.store, |pool| {
             let mut tx = pool.begin().await?;
@@ -354,6 +444,17 @@ impl Messaging<'_> {
                 .bind(now)
                 .execute(&mut *tx)
                 .await?;
+            if let Some(notice) = &notice {
+                queue_notice!(
+                    tx,
+                    thread_id,
+                    &row.patient_id,
+                    &row.mailbox.organization_id,
+                    &message_id,
+                    notice,
+                    now
+                );
+            }
             tx.commit().await
         })?;
         let event = AuditEvent::new(reader.actor(), Action::MessageSent, Outcome::Success)
@@ -450,6 +551,20 @@ impl Messaging<'_> {
                 .map(|e| self.audit.record(client.stamp(e))),
         )
         .await?;
+        let reader_key = match reader {
+            Reader::Patient(id) => format!("patient:{id}"),
+            Reader::Staff(_) => format!("mailbox:{}", row.mailbox.id),
+        };
+        on_pool!(self.store, |pool| sqlx::query(
+            "INSERT INTO thread_reads (thread_id, reader, last_read_at) VALUES ($1, $2, $3) \
+             ON CONFLICT (thread_id, reader) DO UPDATE SET last_read_at = excluded.last_read_at"
+        )
+        .bind(thread_id)
+        .bind(&reader_key)
+        .bind(now)
+        .execute(pool)
+        .await
+        .map(drop))?;
         Ok(ThreadView {
             thread_id: thread_id.to_owned(),
             organization_name: row.organization_name,
@@ -457,6 +572,57 @@ impl Messaging<'_> {
             subject,
             messages,
         })
+    }
+
+    /// The patient's one inbox across every organization, newest first. The
+    /// view is recorded before it is returned.
+    pub async fn inbox(&self, patient_id: &str, client: &Client) -> Result<Vec<ThreadSummary>> {
+        type Row = (String, Vec<u8>, i64, String, String, i64, i64);
+        let rows: Vec<Row> = on_pool!(self.store, |pool| {
+            sqlx::query_as(
+            "SELECT t.id, t.subject_sealed, t.last_message_at, m.display_name, o.display_name, \
+             (SELECT COUNT(*) FROM messages x WHERE x.thread_id = t.id AND x.author_kind <> 'patient' \
+               AND x.revoked_at IS NULL \
+               AND x.created_at > COALESCE((SELECT r.last_read_at FROM thread_reads r \
+                   WHERE r.thread_id = t.id AND r.reader = $2), 0)), \
+             (SELECT COUNT(*) FROM messages y WHERE y.thread_id = t.id AND y.revoked_at IS NULL \
+               AND (y.expires_at IS NULL OR y.expires_at > $3)) \
+             FROM threads t JOIN mailboxes m ON m.id = t.mailbox_id JOIN organizations o ON o.id = m.organization_id \
+             WHERE t.patient_identity_id = $1 ORDER BY t.last_message_at DESC LIMIT 200"
+        )
+        .bind(patient_id)
+        .bind(format!("patient:{patient_id}"))
+        .bind(now_ms())
+        .fetch_all(pool)
+        .await
+        })?;
+        let key = KeyOwner::Identity(patient_id.to_owned());
+        let mut out = Vec::with_capacity(rows.len());
+        for (thread_id, sealed, last, mailbox_name, organization_name, unread, live) in rows {
+            // A thread whose every message was withdrawn shows nothing more.
+            let subject = match self.vault.open(&sealed, &key).await {
+                Ok(_) if live == 0 => None,
+                Ok(plain) => Some(String::from_utf8_lossy(&plain).into_owned()),
+                Err(Error::Erased) => None,
+                Err(other) => return Err(other),
+            };
+            out.push(ThreadSummary {
+                thread_id,
+                organization_name,
+                mailbox_name,
+                subject,
+                last_message_at: last,
+                unread: unread > 0,
+            });
+        }
+        let event = AuditEvent::new(
+            Actor::patient(patient_id),
+            Action::InboxViewed,
+            Outcome::Success,
+        )
+        .about(patient_id.to_owned());
+        self.audit.record(client.stamp(event)).await?;
+        Ok(out)
     }
 
     /// The sender's organization withdraws a message: the patient then sees

@@ -9,8 +9,8 @@
 mod outbox;
 mod render;
 
-pub use outbox::{deliver_due, FileTransport, Transport, ENQUEUE_SQL};
-pub use render::{CodePayload, Email};
+pub use outbox::{deliver_due, FileTransport, Transport, ENQUEUE_FOR_THREAD_SQL, ENQUEUE_SQL};
+pub use render::{CodePayload, Email, NewItemPayload};
 
 /// What a queued email is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -2,7 +2,7 @@
 
 use std::{future::Future, path::PathBuf};
 
-use super::{CodePayload, Email, MailKind};
+use super::{CodePayload, Email, MailKind, NewItemPayload};
 use crate::{
     store::{now_ms, on_pool, Store},
     vault::{KeyOwner, NormalizedEmail, Vault},
@@ -14,6 +14,12 @@ use crate::{
 /// made the reason for the email.
 pub const ENQUEUE_SQL: &str = "INSERT INTO outbox (id, kind, identity_id, organization_id, \
      payload_sealed, created_at, attempts, next_attempt_at) VALUES ($1, $2, $3, $4, $5, $6, 0, $6)";
+
+/// As [`ENQUEUE_SQL`] for a thread's notice, with the thread id seventh.
+pub const ENQUEUE_FOR_THREAD_SQL: &str =
+    "INSERT INTO outbox (id, kind, identity_id, organization_id, \
+     payload_sealed, created_at, attempts, next_attempt_at, thread_id) \
+     VALUES ($1, $2, $3, $4, $5, $6, 0, $6, $7)";
 
 /// Gives up on an email after this many failed attempts.
 const MAX_ATTEMPTS: i64 = 12;
@@ -84,6 +90,7 @@ pub async fn deliver_due(
     store: &Store,
     vault: &Vault,
     transport: &impl Transport,
+    public_url: &url::Url,
     limit: u32,
 ) -> Result<u32> {
     let now = now_ms();
@@ -102,6 +109,7 @@ pub async fn deliver_due(
             store,
             vault,
             transport,
+            public_url,
             &id,
             &kind,
             &identity_id,
@@ -143,6 +151,7 @@ async fn send_one(
     store: &Store,
     vault: &Vault,
     transport: &impl Transport,
+    public_url: &url::Url,
     id: &str,
     kind: &str,
     identity_id: &str,
@@ -161,7 +170,16 @@ async fn send_one(
         Some(MailKind::SignInCode) => {
             Email::sign_in_code(&CodePayload::from_bytes(&plain)?, organization.as_deref())
         }
-        Some(MailKind::NewItem) | None => {
+        Some(MailKind::NewItem) => {
+            let payload = NewItemPayload::from_bytes(&plain)?;
+            let mut link = public_url.clone();
+            link.set_path(&format!("/open/{}", payload.token));
+            Email::new_item(
+                organization.as_deref().unwrap_or("Your care team"),
+                link.as_str(),
+            )
+        }
+        None => {
             return Err(Error::Invalid {
                 field: "kind",
                 problem: format!("no sender for outbox kind {kind:?} yet"),

@@ -29,6 +29,29 @@ impl Drop for CodePayload {
     }
 }
 
+/// What a new-message notice carries, sealed in the outbox until sent: the
+/// link's token (the link itself is made from the public address at sending).
+#[derive(Clone, Serialize, Deserialize)]
+pub struct NewItemPayload {
+    pub token: String,
+}
+
+impl NewItemPayload {
+    pub fn to_bytes(&self) -> Vec<u8> {
+        serde_json::to_vec(self).unwrap_or_default()
+    }
+
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self> {
+        serde_json::from_slice(bytes).map_err(|_| Error::Crypto("an outbox payload is malformed"))
+    }
+}
+
+impl Drop for NewItemPayload {
+    fn drop(&mut self) {
+        zeroize::Zeroize::zeroize(&mut self.token);
+    }
+}
+
 /// An email ready for a transport: plain text.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Email {
@@ -45,6 +68,18 @@ impl std::fmt::Debug for Email {
 }
 
 impl Email {
+    /// The notice of a new message: who wrote and the link, nothing else: no
+    /// subject, no body, no condition.
+    pub fn new_item(organization: &str, link: &str) -> Self {
+        Self {
+            subject: "You have a new secure message".into(),
+            text: format!(
+                "{organization} sent you a secure message.\n\nTo read it, open this link and sign in:\n\n    {link}\n\n\
+                 For your privacy this email does not say what the message is about.\n\n-- Portico secure messages\n"
+            ),
+        }
+    }
+
     /// The sign-in code email. `organization` is who the person came from, if anyone.
     pub fn sign_in_code(payload: &CodePayload, organization: Option<&str>) -> Self {
         let from = organization
