@@ -5,6 +5,7 @@
 //! clearly marked modules.
 
 pub mod auth;
+pub mod messaging;
 pub mod pages;
 mod shell;
 

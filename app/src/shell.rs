@@ -4,7 +4,7 @@ use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
 use leptos_router::{
     components::{Route, Router, Routes},
-    path,
+    path, SsrMode,
 };
 
 use crate::pages::{
@@ -15,6 +15,7 @@ use crate::pages::{
     sign_in::SignInPage,
     signed_out::SignedOutPage,
     staff::{EnrollPage, StaffHomePage, StaffSignInPage},
+    thread::ThreadPage,
 };
 
 /// The whole document, as the server sends it. The hydration scripts carry the
@@ -66,6 +67,8 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/enroll/:token") view=EnrollPage/>
                     <Route path=path!("/staff/sign-in") view=StaffSignInPage/>
                     <Route path=path!("/staff") view=StaffHomePage/>
+                    // Rendered whole before the response starts, so a refusal is a real 403.
+                    <Route path=path!("/thread/:id") view=ThreadPage ssr=SsrMode::Async/>
                 </Routes>
             </main>
         </Router>

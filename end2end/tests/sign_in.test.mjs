@@ -254,7 +254,10 @@ test('staff enroll from the link, then sign in with password and passkey, and he
   for (let i = 0; i < 2; i++) {
     await page.getByLabel('Work email address').fill(email);
     await page.getByLabel('Password').fill('not the password');
+    // Each answer awaited, so an earlier one cannot land after a later one.
+    const answered = page.waitForResponse((r) => r.url().includes('/api/staff_password'));
     await page.getByRole('button', { name: 'Continue' }).click();
+    await answered;
     await page.getByRole('alert').filter({ hasText: 'do not match' }).waitFor();
   }
   await page.getByLabel('Work email address').fill(email);
@@ -281,4 +284,91 @@ test('signing out everywhere ends the other devices\' sessions too', async () =>
   await laptop.page.getByRole('heading', { name: 'Please sign in' }).waitFor();
   await laptop.context.close();
   await phone.context.close();
+});
+
+// A staff member in a fresh browser with a passkey, signed in on /staff.
+async function enrolledStaff(org, role) {
+  const { context, page, problems } = await watchedPage(browser);
+  const cdp = await context.newCDPSession(page);
+  await cdp.send('WebAuthn.enable');
+  await cdp.send('WebAuthn.addVirtualAuthenticator', {
+    options: {
+      protocol: 'ctap2',
+      transport: 'internal',
+      hasResidentKey: true,
+      hasUserVerification: true,
+      isUserVerified: true,
+      automaticPresenceSimulation: true,
+    },
+  });
+  const email = `${role}-${process.pid}-${Date.now()}@riverside.example`;
+  const added = execFileSync(PORTICO, ['staff', 'add', '--org', org, '--email', email, '--role', role], {
+    env: process.env,
+    encoding: 'utf8',
+  });
+  await page.goto(added.split('\n').find((l) => l.includes('/enroll/')).trim());
+  await hydrated(page);
+  await page.getByLabel(/Choose a password/).fill('four long words here');
+  await page.getByRole('button', { name: 'Set password' }).click();
+  await page.getByRole('button', { name: 'Add a passkey' }).click();
+  await page.getByRole('heading', { name: `Riverside Clinic (demo) · ${role}` }).waitFor();
+  return { context, page, problems };
+}
+
+test('staff write to a new patient, who reads and replies; billing cannot open the thread', async () => {
+  const demo = execFileSync(PORTICO, ['demo', '--patient', `seed-${process.pid}@example.org`], {
+    env: process.env,
+    encoding: 'utf8',
+  });
+  const org = demo.match(/Organization id \(for `portico staff add --org`\): (\S+)/)[1];
+  const clinician = await enrolledStaff(org, 'clinician');
+  const patientEmail = `new-patient-${process.pid}@example.org`;
+  const before = emails();
+  await clinician.page.getByLabel('From').selectOption({ label: 'Cardiology' });
+  await clinician.page.getByLabel("Patient's email address").fill(patientEmail);
+  await clinician.page.getByLabel('Subject').fill('MARKER-E2E-SUBJECT echo results');
+  await clinician.page.getByLabel('Message').fill('MARKER-E2E-BODY Your echo looks normal.');
+  await clinician.page.getByRole('button', { name: 'Send securely' }).click();
+  await clinician.page.getByRole('heading', { name: 'MARKER-E2E-SUBJECT echo results' }).waitFor();
+  const threadUrl = clinician.page.url();
+
+  // The notice: who wrote and a link, nothing of the message.
+  const until = Date.now() + 20_000;
+  let notice;
+  while (!notice && Date.now() < until) {
+    const fresh = emails().filter((f) => !before.includes(f));
+    notice = fresh.map((f) => readFileSync(join(OUTBOX, f), 'utf8')).find((m) => m.includes('new secure message'));
+    if (!notice) await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  assert.ok(notice, 'a notice arrived');
+  assert.doesNotMatch(notice, /MARKER|echo/i);
+  const link = notice.match(/http:\/\/localhost:\d+\/open\/\S+/)[0];
+
+  // The patient signs in from the link, reads, replies.
+  const patient = await watchedPage(browser);
+  await patient.page.goto(link);
+  await hydrated(patient.page);
+  const codeBefore = emails();
+  await patient.page.getByRole('button', { name: 'Email me a code' }).click();
+  const code = await newCode(codeBefore);
+  await patient.page.getByLabel('The code from the email').fill(code);
+  await patient.page.getByRole('button', { name: 'Sign in' }).click();
+  await patient.page.getByRole('link', { name: 'MARKER-E2E-SUBJECT echo results' }).click();
+  await patient.page.getByText('MARKER-E2E-BODY Your echo looks normal.').waitFor();
+  await patient.page.getByLabel('Your reply').fill('Thank you, doctor');
+  await patient.page.getByRole('button', { name: 'Send reply' }).click();
+  await patient.page.getByText('Thank you, doctor').waitFor();
+
+  // The clinician sees the reply.
+  await clinician.page.reload();
+  await clinician.page.getByText('Thank you, doctor').waitFor();
+
+  // Billing: a clear 403 page.
+  const clerk = await enrolledStaff(org, 'billing');
+  const res = await clerk.page.goto(threadUrl);
+  assert.equal(res.status(), 403);
+  await clerk.page.getByRole('heading', { name: 'You cannot open this' }).waitFor();
+  assert.equal(await clerk.page.getByText('MARKER-E2E').count(), 0);
+
+  for (const who of [clinician, patient, clerk]) await who.context.close();
 });

@@ -157,6 +157,15 @@ pub async fn demo(settings: &Settings, patient: &str) -> Result<ExitCode, Server
         .organizations()
         .create(OrganizationKind::Provider, "Riverside Clinic (demo)")
         .await?;
+    use portico_core::messages::{create_mailbox, MailboxKind};
+    create_mailbox(
+        &services.store,
+        &clinic.id,
+        "Cardiology",
+        MailboxKind::Clinical,
+    )
+    .await?;
+    create_mailbox(&services.store, &clinic.id, "Billing", MailboxKind::Billing).await?;
     let email = NormalizedEmail::parse(patient)?;
     let patient = services.vault.identity_for_email(&email).await?;
     let token = links::create(

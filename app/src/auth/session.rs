@@ -72,7 +72,7 @@ pub struct Portal {
     pub settings: Arc<Settings>,
 }
 
-fn portal() -> Result<Portal, ServerFnError> {
+pub(crate) fn portal() -> Result<Portal, ServerFnError> {
     let missing = || ServerFnError::new("the portal is not set up");
     Ok(Portal {
         store: use_context::<Store>().ok_or_else(missing)?,
@@ -83,10 +83,18 @@ fn portal() -> Result<Portal, ServerFnError> {
 }
 
 /// A message safe to show: never a database or crypto detail.
-fn failed(error: Error) -> ServerFnError {
+pub(crate) fn failed(error: Error) -> ServerFnError {
     match error {
         Error::Invalid { field, problem } => ServerFnError::new(format!("{field}: {problem}")),
         Error::Busy(_) => ServerFnError::new("the portal is busy; try again in a moment"),
+        Error::Denied => {
+            // A page rendered on the server answers 403, not 200 with an error in it.
+            if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
+                response.set_status(http::StatusCode::FORBIDDEN);
+            }
+            ServerFnError::new("You do not have access to this. It has been recorded.")
+        }
+        Error::NotFound => ServerFnError::new("not found"),
         other => {
             tracing::error!(error = %other, "sign-in step failed");
             ServerFnError::new("something went wrong on our side; try again")
@@ -101,7 +109,7 @@ async fn session() -> Result<Session, ServerFnError> {
 }
 
 /// The client's address and user agent, for the audit log.
-async fn client() -> Client {
+pub(crate) async fn client() -> Client {
     let parts: Option<http::request::Parts> = use_context();
     let address = parts
         .as_ref()

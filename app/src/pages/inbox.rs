@@ -25,13 +25,42 @@ pub fn InboxPage() -> impl IntoView {
                     <SignedInArea idle_secs=view.idle_timeout_secs>
                         <section class="inbox">
                             <h1>"Your messages"</h1>
-                            <p>"You are signed in. Messages from your care team and your health plan appear here."</p>
+                            <InboxList/>
                             <SignOutButtons/>
                         </section>
                         <PasskeyManager/>
                     </SignedInArea>
                 }.into_any(),
                 Ok(None) => view! { <PleaseSignIn/> }.into_any(),
+                Err(e) => view! { <p role="alert">{error_text(&e)}</p> }.into_any(),
+            })}
+        </Suspense>
+    }
+}
+
+/// Every thread, across organizations, newest first.
+#[component]
+fn InboxList() -> impl IntoView {
+    let lines = Resource::new(|| (), |_| crate::messaging::inbox());
+    view! {
+        <Suspense fallback=|| view! { <p>"Loading…"</p> }>
+            {move || lines.get().map(|answer| match answer {
+                Ok(lines) if lines.is_empty() => view! {
+                    <p>"No messages yet. Messages from your care team and your health plan appear here."</p>
+                }.into_any(),
+                Ok(lines) => view! {
+                    <ul class="inbox-list">
+                        {lines.into_iter().map(|l| view! {
+                            <li class:unread=l.unread>
+                                <a href=format!("/thread/{}", l.thread_id)>
+                                    {l.subject.unwrap_or_else(|| "Withdrawn message".to_owned())}
+                                </a>
+                                <span class="from">{format!(" · {} · {}", l.organization, l.mailbox)}</span>
+                                {l.unread.then(|| view! { <span class="badge">" New"</span> })}
+                            </li>
+                        }).collect_view()}
+                    </ul>
+                }.into_any(),
                 Err(e) => view! { <p role="alert">{error_text(&e)}</p> }.into_any(),
             })}
         </Suspense>

@@ -6,3 +6,4 @@ pub mod passkeys;
 pub mod sign_in;
 pub mod signed_out;
 pub mod staff;
+pub mod thread;

@@ -130,7 +130,7 @@ pub fn StaffHomePage() -> impl IntoView {
                                         {format!("There were {failures} failed sign-in attempts on your account since you last signed in. If that was not you, tell your admin.")}
                                     </p>
                                 </Show>
-                                <p>"Your department's mailbox appears here."</p>
+                                <Compose/>
                                 <SignOutButtons/>
                             </section>
                             <PasskeyManager/>
@@ -146,5 +146,48 @@ pub fn StaffHomePage() -> impl IntoView {
                 Err(e) => view! { <p role="alert">{error_text(&e)}</p> }.into_any(),
             })}
         </Suspense>
+    }
+}
+
+/// Writing to a patient by email address, from a mailbox the role allows.
+#[component]
+fn Compose() -> impl IntoView {
+    let boxes = Resource::new(|| (), |_| crate::messaging::my_mailboxes());
+    let compose = ServerAction::<crate::messaging::Compose>::new();
+    let navigate = use_navigate();
+    Effect::new(move |_| {
+        if let Some(Ok(thread_id)) = compose.value().get() {
+            navigate(&format!("/thread/{thread_id}"), Default::default());
+        }
+    });
+    let problem = move || match compose.value().get() {
+        Some(Err(e)) => Some(error_text(&e)),
+        _ => None,
+    };
+    view! {
+        <section class="compose" aria-labelledby="compose-title">
+            <h2 id="compose-title">"Write to a patient"</h2>
+            <Suspense fallback=|| view! { <p>"Loading…"</p> }>
+                {move || boxes.get().map(|answer| match answer {
+                    Ok(boxes) => view! {
+                        <ActionForm action=compose attr:class="stack">
+                            <label for="compose-mailbox">"From"</label>
+                            <select id="compose-mailbox" name="mailbox_id">
+                                {boxes.into_iter().map(|b| view! { <option value=b.id>{b.name}</option> }).collect_view()}
+                            </select>
+                            <label for="compose-email">"Patient's email address"</label>
+                            <input id="compose-email" name="email" type="email" required/>
+                            <label for="compose-subject">"Subject"</label>
+                            <input id="compose-subject" name="subject" maxlength="200" required/>
+                            <label for="compose-body">"Message"</label>
+                            <textarea id="compose-body" name="body" rows="6" required></textarea>
+                            <p class="problem" role="alert">{problem}</p>
+                            <button type="submit">"Send securely"</button>
+                        </ActionForm>
+                    }.into_any(),
+                    Err(e) => view! { <p role="alert">{error_text(&e)}</p> }.into_any(),
+                })}
+            </Suspense>
+        </section>
     }
 }

@@ -699,3 +699,26 @@ pub async fn record_expired(store: &Store, audit: &AuditLog) -> Result<u64> {
     }
     Ok(due.len() as u64)
 }
+
+/// An organization's mailboxes, by name.
+pub async fn mailboxes(store: &Store, organization_id: &str) -> Result<Vec<Mailbox>> {
+    let rows: Vec<(String, String, String)> = on_pool!(store, |pool| {
+        sqlx::query_as(
+        "SELECT id, display_name, kind FROM mailboxes WHERE organization_id = $1 ORDER BY display_name"
+    )
+    .bind(organization_id)
+    .fetch_all(pool)
+    .await
+    })?;
+    rows.into_iter()
+        .map(|(id, display_name, kind)| {
+            Ok(Mailbox {
+                id,
+                organization_id: organization_id.to_owned(),
+                display_name,
+                kind: MailboxKind::parse(&kind)
+                    .ok_or(Error::Crypto("a mailbox kind is unknown"))?,
+            })
+        })
+        .collect()
+}
