@@ -59,6 +59,24 @@ async function newCode(before, deadlineMs = 20_000) {
   throw new Error('no email arrived in the outbox');
 }
 
+// A platform authenticator on Chromium's virtual WebAuthn: discoverable
+// credentials, user verification, presence simulated.
+async function addAuthenticator(context, page) {
+  const cdp = await context.newCDPSession(page);
+  await cdp.send('WebAuthn.enable');
+  const { authenticatorId } = await cdp.send('WebAuthn.addVirtualAuthenticator', {
+    options: {
+      protocol: 'ctap2',
+      transport: 'internal',
+      hasResidentKey: true,
+      hasUserVerification: true,
+      isUserVerified: true,
+      automaticPresenceSimulation: true,
+    },
+  });
+  return { cdp, authenticatorId };
+}
+
 async function hydrated(page) {
   await page.locator('main[data-hydrated="true"]').waitFor({ timeout: 30_000 });
 }
@@ -163,18 +181,7 @@ test('the idle timeout warns, can be put off, then signs out and clears the page
 
 test('a passkey added after a code sign-in then signs in alone, typing nothing', async () => {
   const { context, page, problems } = await watchedPage(browser);
-  const cdp = await context.newCDPSession(page);
-  await cdp.send('WebAuthn.enable');
-  const { authenticatorId } = await cdp.send('WebAuthn.addVirtualAuthenticator', {
-    options: {
-      protocol: 'ctap2',
-      transport: 'internal',
-      hasResidentKey: true,
-      hasUserVerification: true,
-      isUserVerified: true,
-      automaticPresenceSimulation: true,
-    },
-  });
+  const { cdp, authenticatorId } = await addAuthenticator(context, page);
   const patient = `passkey-${process.pid}@example.org`;
   await signIn(page, patient);
   const passkeys = page.getByRole('region', { name: 'Passkeys' });
@@ -213,18 +220,7 @@ test('a passkey added after a code sign-in then signs in alone, typing nothing',
 
 test('staff enroll from the link, then sign in with password and passkey, and hear of failures', async () => {
   const { context, page, problems } = await watchedPage(browser);
-  const cdp = await context.newCDPSession(page);
-  await cdp.send('WebAuthn.enable');
-  await cdp.send('WebAuthn.addVirtualAuthenticator', {
-    options: {
-      protocol: 'ctap2',
-      transport: 'internal',
-      hasResidentKey: true,
-      hasUserVerification: true,
-      isUserVerified: true,
-      automaticPresenceSimulation: true,
-    },
-  });
+  await addAuthenticator(context, page);
   const demo = execFileSync(PORTICO, ['demo'], { env: process.env, encoding: 'utf8' });
   const org = demo.match(/Organization id \(for `portico staff add --org`\): (\S+)/)[1];
   const email = `nurse-${Date.now()}@riverside.example`;
@@ -289,18 +285,7 @@ test('signing out everywhere ends the other devices\' sessions too', async () =>
 // A staff member in a fresh browser with a passkey, signed in on /staff.
 async function enrolledStaff(org, role) {
   const { context, page, problems } = await watchedPage(browser);
-  const cdp = await context.newCDPSession(page);
-  await cdp.send('WebAuthn.enable');
-  await cdp.send('WebAuthn.addVirtualAuthenticator', {
-    options: {
-      protocol: 'ctap2',
-      transport: 'internal',
-      hasResidentKey: true,
-      hasUserVerification: true,
-      isUserVerified: true,
-      automaticPresenceSimulation: true,
-    },
-  });
+  await addAuthenticator(context, page);
   const email = `${role}-${process.pid}-${Date.now()}@riverside.example`;
   const added = execFileSync(PORTICO, ['staff', 'add', '--org', org, '--email', email, '--role', role], {
     env: process.env,
