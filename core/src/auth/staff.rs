@@ -274,32 +274,22 @@ impl StaffAccounts<'_> {
                 Ok(PasswordSignIn::Refused)
             }
             PasswordCheck::Right { rehashed } => {
-                let failures = on_pool!(self.store, |pool| {
-                    let mut tx = pool.begin().await?;
-                    if let Some(phc) = &rehashed {
-                        sqlx::query("UPDATE staff_accounts SET password_hash = $2 WHERE id = $1")
-                            .bind(&staff_id)
-                            .bind(phc)
-                            .execute(&mut *tx)
-                            .await?;
-                    }
-                    let told = sqlx::query(
-                        "UPDATE staff_sign_in_failures SET reported_at = $2 \
-                         WHERE staff_id = $1 AND reported_at IS NULL",
+                if let Some(phc) = &rehashed {
+                    on_pool!(self.store, |pool| sqlx::query(
+                        "UPDATE staff_accounts SET password_hash = $2 WHERE id = $1"
                     )
                     .bind(&staff_id)
-                    .bind(now)
-                    .execute(&mut *tx)
-                    .await?
-                    .rows_affected();
-                    tx.commit().await?;
-                    Ok::<_, sqlx::Error>(told)
-                })?;
+                    .bind(phc)
+                    .execute(pool)
+                    .await
+                    .map(drop))?;
+                }
+                let failures = take_unreported_failures(self.store, &staff_id).await?;
                 Ok(PasswordSignIn::Accepted {
                     staff_id,
                     organization_id,
                     role: StaffRole::parse(&role)?,
-                    failures_since_last: u32::try_from(failures).unwrap_or(u32::MAX),
+                    failures_since_last: failures,
                 })
             }
         }

@@ -60,8 +60,8 @@ macro_rules! queue_notice {
     }};
 }
 
-/// How long a notice's link works (the default link lifetime).
-const LINK_LIFETIME_MS: i64 = 30 * 24 * 3_600_000;
+/// How long a notice's link works: the default link lifetime.
+const LINK_LIFETIME_MS: i64 = crate::auth::links::DEFAULT_LINK_LIFETIME.as_millis() as i64;
 
 /// A patient is notified of a thread at most once in this long (milliseconds).
 pub const NOTIFY_AT_MOST_EVERY_MS: i64 = 3_600_000;
@@ -255,23 +255,38 @@ impl Messaging<'_> {
         staff.organization_id == mailbox.organization_id && role_may_use(staff.role, mailbox.kind)
     }
 
+    /// The thread with its mailbox and organization, in one query: every view,
+    /// reply and revocation starts here.
     async fn thread_row(&self, thread_id: &str) -> Result<ThreadRow> {
-        let row: Option<(String, String, Vec<u8>)> = on_pool!(self.store, |pool| sqlx::query_as(
-            "SELECT mailbox_id, patient_identity_id, subject_sealed FROM threads WHERE id = $1"
+        type Row = (String, String, Vec<u8>, String, String, String, String);
+        let row: Option<Row> = on_pool!(self.store, |pool| {
+            sqlx::query_as(
+            "SELECT t.mailbox_id, t.patient_identity_id, t.subject_sealed, m.organization_id, \
+             m.display_name, m.kind, o.display_name FROM threads t \
+             JOIN mailboxes m ON m.id = t.mailbox_id JOIN organizations o ON o.id = m.organization_id \
+             WHERE t.id = $1"
         )
         .bind(thread_id)
         .fetch_optional(pool)
-        .await)?;
-        let (mailbox_id, patient_id, subject_sealed) = row.ok_or(Error::NotFound)?;
-        let mailbox = mailbox(self.store, &mailbox_id).await?;
-        let organization_name = self
-            .store
-            .organizations()
-            .get(&mailbox.organization_id)
-            .await?
-            .display_name;
+        .await
+        })?;
+        let (
+            mailbox_id,
+            patient_id,
+            subject_sealed,
+            organization_id,
+            mailbox_name,
+            kind,
+            organization_name,
+        ) = row.ok_or(Error::NotFound)?;
         Ok(ThreadRow {
-            mailbox,
+            mailbox: Mailbox {
+                id: mailbox_id,
+                organization_id,
+                display_name: mailbox_name,
+                kind: MailboxKind::parse(&kind)
+                    .ok_or(Error::Crypto("a mailbox kind is unknown"))?,
+            },
             organization_name,
             patient_id,
             subject_sealed,
