@@ -16,7 +16,7 @@ pub const LOG_VAR: &str = "PORTICO_LOG";
 
 /// Every setting, by the name it has in the configuration file. Its environment
 /// variable is `PORTICO_` and the name in capitals.
-pub const SETTING_NAMES: [&str; 10] = [
+pub const SETTING_NAMES: [&str; 12] = [
     "listen",
     "public_url",
     "data_dir",
@@ -27,6 +27,8 @@ pub const SETTING_NAMES: [&str; 10] = [
     "mail_transport",
     "sign_in_code_digits",
     "link_lifetime",
+    "attachment_max_size",
+    "attachments_per_message",
 ];
 
 /// The checked settings the portal runs with.
@@ -54,9 +56,21 @@ pub struct Settings {
     pub sign_in_code_digits: u8,
     /// How long a notification link works.
     pub link_lifetime: Duration,
+    /// The largest file that can be attached to a message, in bytes.
+    pub attachment_max_size: u64,
+    /// How many files one message can carry.
+    pub attachments_per_message: usize,
 }
 
 impl Settings {
+    /// The attachment limits these settings give.
+    pub fn attachment_limits(&self) -> crate::messages::AttachmentLimits {
+        crate::messages::AttachmentLimits {
+            max_bytes: self.attachment_max_size,
+            max_per_message: self.attachments_per_message,
+        }
+    }
+
     /// True when the portal is reached over https, which turns on HSTS and
     /// `__Host-` cookies.
     pub fn is_https(&self) -> bool {
@@ -191,6 +205,8 @@ impl Layers {
             ("mail_transport", "file"),
             ("sign_in_code_digits", "6"),
             ("link_lifetime", "30days"),
+            ("attachment_max_size", "25MB"),
+            ("attachments_per_message", "10"),
         ]
         .into_iter()
         .map(|(k, v)| (k, v.to_owned(), Source::Default))
@@ -302,6 +318,27 @@ fn parse_duration(value: &str) -> Result<Duration, String> {
         .map_err(|_| "expected a duration such as \"15m\", \"900s\" or \"12h\"".to_owned())
 }
 
+/// A size in bytes: `25MB`, `500KB`, `1GB` (powers of 1000) or a plain number.
+fn parse_size(value: &str) -> Result<u64, String> {
+    let problem = || "expected a size such as \"25MB\", \"500KB\" or a number of bytes".to_owned();
+    let upper = value.to_ascii_uppercase();
+    let (digits, unit) = upper
+        .find(|c: char| !c.is_ascii_digit())
+        .map_or((upper.as_str(), ""), |at| upper.split_at(at));
+    let factor = match unit.trim() {
+        "" | "B" => 1,
+        "KB" => 1_000,
+        "MB" => 1_000_000,
+        "GB" => 1_000_000_000,
+        _ => return Err(problem()),
+    };
+    digits
+        .parse::<u64>()
+        .ok()
+        .and_then(|n| n.checked_mul(factor))
+        .ok_or_else(problem)
+}
+
 fn parse_public_url(value: &str) -> Result<Url, String> {
     let url =
         Url::parse(value).map_err(|_| "expected an http:// or https:// address".to_owned())?;
@@ -391,6 +428,20 @@ impl Settings {
             Ok(d)
         })?;
 
+        let attachment_max_size = layers.parse("attachment_max_size", true, |v| {
+            let n = parse_size(v)?;
+            if !(1_000..=1_000_000_000).contains(&n) {
+                return Err("must be between 1KB and 1GB".into());
+            }
+            Ok(n)
+        })?;
+        let attachments_per_message = layers.parse("attachments_per_message", true, |v| match v
+            .parse::<usize>(
+        ) {
+            Ok(n @ 1..=50) => Ok(n),
+            _ => Err("must be a whole number from 1 to 50".into()),
+        })?;
+
         Ok(Settings {
             listen,
             public_url,
@@ -402,6 +453,8 @@ impl Settings {
             mail_transport,
             sign_in_code_digits,
             link_lifetime,
+            attachment_max_size,
+            attachments_per_message,
         })
     }
 }
@@ -536,6 +589,39 @@ mod tests {
         )
         .unwrap();
         assert!(s.is_https());
+    }
+
+    #[test]
+    fn attachment_limits_take_sizes_and_counts() {
+        let s = Settings::load(None, env(&[])).unwrap();
+        assert_eq!(
+            (s.attachment_max_size, s.attachments_per_message),
+            (25_000_000, 10)
+        );
+        let s = Settings::load(
+            None,
+            env(&[
+                ("PORTICO_ATTACHMENT_MAX_SIZE", "500kb"),
+                ("PORTICO_ATTACHMENTS_PER_MESSAGE", "3"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(
+            (s.attachment_max_size, s.attachments_per_message),
+            (500_000, 3)
+        );
+        for (var, value) in [
+            ("PORTICO_ATTACHMENT_MAX_SIZE", "25 parsecs"),
+            ("PORTICO_ATTACHMENT_MAX_SIZE", "2GB"),
+            ("PORTICO_ATTACHMENTS_PER_MESSAGE", "0"),
+        ] {
+            let err = Settings::load(None, env(&[(var, value)])).unwrap_err();
+            assert!(
+                err.to_string()
+                    .contains(&var["PORTICO_".len()..].to_lowercase()),
+                "{err}"
+            );
+        }
     }
 
     #[test]

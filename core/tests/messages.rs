@@ -3,110 +3,25 @@
 
 use portico_core::{
     audit::{self, Action, Actor, Outcome, Page},
-    auth::{staff::StaffRole, Client},
-    messages::{self, MailboxKind, MessageContent, Messaging, Reader, StaffMember},
+    messages::{self, MailboxKind, MessageContent, Reader},
     on_both_backends,
-    store::{now_ms, OrganizationKind, Store},
+    store::{now_ms, Store},
     testing::TestPortal,
-    vault::NormalizedEmail,
     Error,
 };
 
+mod common;
+
+use common::{ana, client, contains, env_for};
+
 const SUBJECT_MARKER: &str = "MARKER-SUBJECT-5b2e";
 const BODY_MARKER: &str = "MARKER-BODY-5b2e";
-
-/// A clinic with a clinical and a billing mailbox, one staff member of each
-/// role, and a clinician at another clinic.
-struct Env {
-    portal: TestPortal,
-    clinic: String,
-    cardiology: String,
-    billing: String,
-    clinician: StaffMember,
-    clerk: StaffMember,
-    front_desk: StaffMember,
-    elsewhere: StaffMember,
-}
-
-fn member(org: &str, role: StaffRole, n: u8) -> StaffMember {
-    StaffMember {
-        staff_id: format!("0190f3c4-0000-7000-8000-{n:012}"),
-        organization_id: org.to_owned(),
-        role,
-    }
-}
-
-impl Env {
-    async fn new(portal: TestPortal) -> Self {
-        let orgs = portal.store.organizations();
-        let clinic = orgs
-            .create(OrganizationKind::Provider, "Riverside Clinic")
-            .await
-            .unwrap()
-            .id;
-        let other = orgs
-            .create(OrganizationKind::Provider, "Hillside Clinic")
-            .await
-            .unwrap()
-            .id;
-        let cardiology =
-            messages::create_mailbox(&portal.store, &clinic, "Cardiology", MailboxKind::Clinical)
-                .await
-                .unwrap()
-                .id;
-        let billing =
-            messages::create_mailbox(&portal.store, &clinic, "Billing", MailboxKind::Billing)
-                .await
-                .unwrap()
-                .id;
-        Self {
-            clinician: member(&clinic, StaffRole::Clinician, 1),
-            clerk: member(&clinic, StaffRole::Billing, 2),
-            front_desk: member(&clinic, StaffRole::Staff, 3),
-            elsewhere: member(&other, StaffRole::Clinician, 4),
-            portal,
-            clinic,
-            cardiology,
-            billing,
-        }
-    }
-
-    fn messaging(&self) -> Messaging<'_> {
-        Messaging {
-            store: &self.portal.store,
-            vault: &self.portal.vault,
-            audit: &self.portal.audit,
-        }
-    }
-
-    async fn patient(&self, email: &str) -> String {
-        let email = NormalizedEmail::parse(email).unwrap();
-        self.portal
-            .vault
-            .identity_for_email(&email)
-            .await
-            .unwrap()
-            .id
-    }
-}
-
-async fn env_for(portal: TestPortal) -> Env {
-    Env::new(portal).await
-}
-
-fn client() -> Client {
-    Client::default()
-}
 
 on_both_backends!(
     only_the_patient_and_allowed_staff_read_a_thread,
     a_withdrawn_message_shows_only_who_withdrew_it_and_when,
     one_inbox_across_organizations_with_unread_and_coalesced_notices,
 );
-
-fn ana() -> NormalizedEmail {
-    NormalizedEmail::parse("ana@example.org").unwrap()
-}
 
 async fn only_the_patient_and_allowed_staff_read_a_thread(portal: TestPortal) {
     let env = env_for(portal).await;
@@ -255,12 +170,6 @@ async fn sealed_bytes(store: &Store) -> Vec<u8> {
     rows.into_iter()
         .flat_map(|(a, b)| a.into_iter().chain(b))
         .collect()
-}
-
-fn contains(haystack: &[u8], needle: &str) -> bool {
-    haystack
-        .windows(needle.len())
-        .any(|w| w == needle.as_bytes())
 }
 
 async fn a_withdrawn_message_shows_only_who_withdrew_it_and_when(portal: TestPortal) {

@@ -7,6 +7,7 @@
 //! (write before serve); a refused view is recorded as denied.
 
 pub mod access;
+pub mod attachments;
 
 use futures_util::future::try_join_all;
 
@@ -16,7 +17,7 @@ use crate::{
     audit::{Action, Actor, AuditEvent, AuditLog, Outcome},
     auth::{staff::StaffRole, Client},
     store::{new_id, now_ms, on_pool, Store},
-    vault::{KeyOwner, NormalizedEmail, Vault},
+    vault::{KeyOwner, Vault},
     Error, Result,
 };
 
@@ -24,12 +25,12 @@ use crate::{
 /// this thread within the hour (coalescing), a link to the message and an
 /// outbox row carrying its sealed token.
 macro_rules! queue_notice {
-    ($tx:ident, $thread:expr, $patient:expr, $org:expr, $message:expr, $notice:expr, $now:expr) => {{
+    ($tx:ident, $thread:expr, $patient:expr, $org:expr, $message:expr, $notice:expr, $now:expr, $link_expires:expr) => {{
         let recent: i64 = sqlx::query_scalar(
             "SELECT COUNT(*) FROM outbox WHERE thread_id = $1 AND kind = 'new_item' AND created_at > $2",
         )
         .bind($thread)
-        .bind($now - NOTIFY_AT_MOST_EVERY_MS)
+        .bind($now - $crate::messages::NOTIFY_AT_MOST_EVERY_MS)
         .fetch_one(&mut *$tx)
         .await?;
         if recent == 0 {
@@ -43,7 +44,7 @@ macro_rules! queue_notice {
             .bind($message)
             .bind($org)
             .bind($now)
-            .bind($now + LINK_LIFETIME_MS)
+            .bind($link_expires)
             .execute(&mut *$tx)
             .await?;
             sqlx::query(crate::notify::ENQUEUE_FOR_THREAD_SQL)
@@ -60,8 +61,15 @@ macro_rules! queue_notice {
     }};
 }
 
-/// How long a notice's link works: the default link lifetime.
-const LINK_LIFETIME_MS: i64 = crate::auth::links::DEFAULT_LINK_LIFETIME.as_millis() as i64;
+mod downloads;
+mod drafts;
+mod receipts;
+mod staff_view;
+
+pub use attachments::{AttachmentInfo, AttachmentLimits, AttachmentType};
+pub use downloads::Download;
+pub use drafts::Draft;
+pub use staff_view::{MailboxSummary, MailboxThread};
 
 /// A patient is notified of a thread at most once in this long (milliseconds).
 pub const NOTIFY_AT_MOST_EVERY_MS: i64 = 3_600_000;
@@ -140,6 +148,11 @@ pub struct MessageView {
     pub author_kind: String,
     pub sent_at: i64,
     pub content: MessageContent,
+    /// Its files, in the order attached; none when withdrawn or erased.
+    pub attachments: Vec<AttachmentInfo>,
+    /// For staff, on a message to the patient: when the patient first opened
+    /// it (from the audit log).
+    pub first_read_by_patient: Option<i64>,
 }
 
 /// A line of a patient's inbox.
@@ -248,6 +261,9 @@ pub struct Messaging<'a> {
     pub store: &'a Store,
     pub vault: &'a Vault,
     pub audit: &'a AuditLog,
+    /// How long a notice's link works.
+    pub link_lifetime: std::time::Duration,
+    pub attachment_limits: AttachmentLimits,
 }
 
 impl Messaging<'_> {
@@ -343,143 +359,6 @@ impl Messaging<'_> {
         }
     }
 
-    /// Staff start a thread with whoever has this address (the identity is made
-    /// on first use). Returns the thread and message ids.
-    #[allow(clippy::too_many_arguments)]
-    pub async fn start_thread(
-        &self,
-        staff: &StaffMember,
-        mailbox_id: &str,
-        to: &NormalizedEmail,
-        subject: &str,
-        body: &str,
-        expires_at: Option<i64>,
-        client: &Client,
-    ) -> Result<(String, String)> {
-        check_text(Some(subject), body)?;
-        let mailbox = mailbox(self.store, mailbox_id).await?;
-        if !Self::may_use(staff, &mailbox) {
-            return Err(Error::Denied);
-        }
-        let patient = self.vault.identity_for_email(to).await?;
-        let owners = [
-            KeyOwner::Identity(patient.id.clone()),
-            KeyOwner::Mailbox(mailbox.id.clone()),
-        ];
-        let subject_sealed = self.vault.seal(subject.trim().as_bytes(), &owners).await?;
-        let body_sealed = self.vault.seal(body.as_bytes(), &owners).await?;
-        let notice = self.prepare_notice(&patient.id).await?;
-        let (thread_id, message_id, now) = (new_id(), new_id(), now_ms());
-        on_pool!(self.store, |pool| {
-            let mut tx = pool.begin().await?;
-            sqlx::query(
-                "INSERT INTO threads (id, mailbox_id, patient_identity_id, subject_sealed, created_at, last_message_at) \
-                 VALUES ($1, $2, $3, $4, $5, $5)",
-            )
-            .bind(&thread_id)
-            .bind(&mailbox.id)
-            .bind(&patient.id)
-            .bind(subject_sealed.as_slice())
-            .bind(now)
-            .execute(&mut *tx)
-            .await?;
-            sqlx::query(
-                "INSERT INTO messages (id, thread_id, author_kind, author_id, body_sealed, created_at, expires_at) \
-                 VALUES ($1, $2, 'staff', $3, $4, $5, $6)",
-            )
-            .bind(&message_id)
-            .bind(&thread_id)
-            .bind(&staff.staff_id)
-            .bind(body_sealed.as_slice())
-            .bind(now)
-            .bind(expires_at)
-            .execute(&mut *tx)
-            .await?;
-            queue_notice!(
-                tx,
-                &thread_id,
-                &patient.id,
-                &mailbox.organization_id,
-                &message_id,
-                &notice,
-                now
-            );
-            tx.commit().await
-        })?;
-        let event = AuditEvent::new(
-            Actor::staff(&staff.staff_id),
-            Action::MessageSent,
-            Outcome::Success,
-        )
-        .about(message_id.clone())
-        .about(thread_id.clone())
-        .about(patient.id.clone())
-        .in_organization(mailbox.organization_id.clone());
-        self.audit.record(client.stamp(event)).await?;
-        Ok((thread_id, message_id))
-    }
-
-    /// A reply in a thread, by its patient or by staff who may use its mailbox.
-    pub async fn reply(
-        &self,
-        reader: &Reader,
-        thread_id: &str,
-        body: &str,
-        client: &Client,
-    ) -> Result<String> {
-        check_text(None, body)?;
-        let row = self.thread_row(thread_id).await?;
-        self.authorize(reader, thread_id, &row, client).await?;
-        let owners = [
-            KeyOwner::Identity(row.patient_id.clone()),
-            KeyOwner::Mailbox(row.mailbox.id.clone()),
-        ];
-        let sealed = self.vault.seal(body.as_bytes(), &owners).await?;
-        let notice = match reader {
-            Reader::Staff(_) => Some(self.prepare_notice(&row.patient_id).await?),
-            Reader::Patient(_) => None,
-        };
-        let (message_id, now) = (new_id(), now_ms());
-        on_pool!(self.store, |pool| {
-            let mut tx = pool.begin().await?;
-            sqlx::query(
-                "INSERT INTO messages (id, thread_id, author_kind, author_id, body_sealed, created_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6)",
-            )
-            .bind(&message_id)
-            .bind(thread_id)
-            .bind(reader.author_kind())
-            .bind(reader.id())
-            .bind(sealed.as_slice())
-            .bind(now)
-            .execute(&mut *tx)
-            .await?;
-            sqlx::query("UPDATE threads SET last_message_at = $2 WHERE id = $1")
-                .bind(thread_id)
-                .bind(now)
-                .execute(&mut *tx)
-                .await?;
-            if let Some(notice) = &notice {
-                queue_notice!(
-                    tx,
-                    thread_id,
-                    &row.patient_id,
-                    &row.mailbox.organization_id,
-                    &message_id,
-                    notice,
-                    now
-                );
-            }
-            tx.commit().await
-        })?;
-        let event = AuditEvent::new(reader.actor(), Action::MessageSent, Outcome::Success)
-            .about(message_id.clone())
-            .about(thread_id.to_owned())
-            .in_organization(row.mailbox.organization_id.clone());
-        self.audit.record(client.stamp(event)).await?;
-        Ok(message_id)
-    }
-
     /// The thread as `reader` may see it. Every message shown is recorded
     /// (message_viewed, for read receipts) before anything is returned.
     pub async fn thread(
@@ -520,11 +399,23 @@ impl Messaging<'_> {
                     Err(other) => return Err(other),
                 },
             };
+            let attachments = match content {
+                MessageContent::Text(_) => self.attachments_of(&id, &key).await?,
+                _ => Vec::new(),
+            };
+            let first_read_by_patient = match reader {
+                Reader::Staff(_) if author_kind != "patient" => {
+                    receipts::first_read_by_patient(self.store, &id, &row.patient_id).await?
+                }
+                _ => None,
+            };
             messages.push(MessageView {
                 id,
                 author_kind,
                 sent_at,
                 content,
+                attachments,
+                first_read_by_patient,
             });
         }
         let everything_withdrawn = matches!(reader, Reader::Patient(_))

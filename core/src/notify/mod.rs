@@ -10,13 +10,15 @@ mod outbox;
 mod render;
 
 pub use outbox::{deliver_due, FileTransport, Transport, ENQUEUE_FOR_THREAD_SQL, ENQUEUE_SQL};
-pub use render::{CodePayload, Email, NewItemPayload};
+pub use render::{CodePayload, Email, NewItemPayload, StaffReplyPayload};
 
 /// What a queued email is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum MailKind {
     SignInCode,
     NewItem,
+    /// To staff: a patient replied in their mailbox.
+    StaffReply,
 }
 
 impl MailKind {
@@ -24,6 +26,7 @@ impl MailKind {
         match self {
             MailKind::SignInCode => "sign_in_code",
             MailKind::NewItem => "new_item",
+            MailKind::StaffReply => "staff_reply",
         }
     }
 
@@ -31,6 +34,7 @@ impl MailKind {
         match name {
             "sign_in_code" => Some(MailKind::SignInCode),
             "new_item" => Some(MailKind::NewItem),
+            "staff_reply" => Some(MailKind::StaffReply),
             _ => None,
         }
     }

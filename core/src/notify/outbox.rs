@@ -2,7 +2,7 @@
 
 use std::{future::Future, path::PathBuf};
 
-use super::{CodePayload, Email, MailKind, NewItemPayload};
+use super::{CodePayload, Email, MailKind, NewItemPayload, StaffReplyPayload};
 use crate::{
     store::{now_ms, on_pool, Store},
     vault::{KeyOwner, NormalizedEmail, Vault},
@@ -178,6 +178,12 @@ async fn send_one(
                 organization.as_deref().unwrap_or("Your care team"),
                 link.as_str(),
             )
+        }
+        Some(MailKind::StaffReply) => {
+            let payload = StaffReplyPayload::from_bytes(&plain)?;
+            let mut link = public_url.clone();
+            link.set_path(&format!("/thread/{}", payload.thread_id));
+            Email::staff_reply(&payload.mailbox, link.as_str())
         }
         None => {
             return Err(Error::Invalid {

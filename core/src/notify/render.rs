@@ -52,6 +52,24 @@ impl Drop for NewItemPayload {
     }
 }
 
+/// What a staff member's notice of a patient's reply carries: which thread
+/// (an id, linked to the staff thread page) and the mailbox's name.
+#[derive(Clone, Serialize, Deserialize)]
+pub struct StaffReplyPayload {
+    pub thread_id: String,
+    pub mailbox: String,
+}
+
+impl StaffReplyPayload {
+    pub fn to_bytes(&self) -> Vec<u8> {
+        serde_json::to_vec(self).unwrap_or_default()
+    }
+
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self> {
+        serde_json::from_slice(bytes).map_err(|_| Error::Crypto("an outbox payload is malformed"))
+    }
+}
+
 /// An email ready for a transport: plain text.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Email {
@@ -76,6 +94,19 @@ impl Email {
             text: format!(
                 "{organization} sent you a secure message.\n\nTo read it, open this link and sign in:\n\n    {link}\n\n\
                  For your privacy this email does not say what the message is about.\n\n-- Portico secure messages\n"
+            ),
+        }
+    }
+
+    /// Tells staff that a patient replied in one of their mailboxes: the
+    /// mailbox and a link to the thread (which asks them to sign in), nothing of
+    /// the patient or the message.
+    pub fn staff_reply(mailbox: &str, link: &str) -> Self {
+        Self {
+            subject: "A patient replied in your secure mailbox".into(),
+            text: format!(
+                "A patient replied in the {mailbox} mailbox.\n\nTo read it, sign in to Portico:\n\n    {link}\n\n\
+                 -- Portico secure messages\n"
             ),
         }
     }

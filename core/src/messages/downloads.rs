@@ -1,0 +1,102 @@
+//! Reading attachments: their names for the thread page, and downloads, each
+//! checked like a view of the thread and recorded before a byte is served.
+
+use super::{
+    attachments::{AttachmentInfo, AttachmentType},
+    Messaging, Reader,
+};
+use crate::{
+    audit::{Action, AuditEvent, Outcome},
+    auth::Client,
+    store::{now_ms, on_pool},
+    vault::KeyOwner,
+    Error, Result,
+};
+
+/// An attachment its reader may fetch: what it is, and the key to open it with
+/// (stream it with [`super::attachments::write_out`]).
+#[derive(Clone, Debug)]
+pub struct Download {
+    pub info: AttachmentInfo,
+    pub owner: KeyOwner,
+}
+
+fn parse_type(mime: &str) -> Result<AttachmentType> {
+    AttachmentType::from_mime(mime).ok_or(Error::Crypto("an attachment type is unknown"))
+}
+
+impl Messaging<'_> {
+    /// The files of a message, in order, their names opened with `key`.
+    pub(super) async fn attachments_of(
+        &self,
+        message_id: &str,
+        key: &KeyOwner,
+    ) -> Result<Vec<AttachmentInfo>> {
+        let rows: Vec<(String, Vec<u8>, String, i64)> = on_pool!(self.store, |pool| {
+            sqlx::query_as(
+                "SELECT id, name_sealed, content_type, size_bytes FROM attachments \
+                 WHERE message_id = $1 ORDER BY position",
+            )
+            .bind(message_id)
+            .fetch_all(pool)
+            .await
+        })?;
+        let mut out = Vec::with_capacity(rows.len());
+        for (id, name_sealed, mime, size) in rows {
+            let name = self.vault.open(&name_sealed, key).await?;
+            out.push(AttachmentInfo {
+                id,
+                name: String::from_utf8_lossy(&name).into_owned(),
+                content_type: parse_type(&mime)?,
+                size: size.max(0) as u64,
+            });
+        }
+        Ok(out)
+    }
+
+    /// An attachment for `reader`, who must be allowed to see its thread (a
+    /// refusal is audited); a patient gets nothing of a withdrawn message. The
+    /// download is recorded before this returns.
+    pub async fn download(
+        &self,
+        reader: &Reader,
+        attachment_id: &str,
+        client: &Client,
+    ) -> Result<Download> {
+        type Row = (String, String, Option<i64>, Option<i64>);
+        let row: Option<Row> = on_pool!(self.store, |pool| {
+            sqlx::query_as(
+                "SELECT m.thread_id, m.id, m.revoked_at, m.expires_at FROM attachments a \
+                 JOIN messages m ON m.id = a.message_id WHERE a.id = $1",
+            )
+            .bind(attachment_id)
+            .fetch_optional(pool)
+            .await
+        })?;
+        let (thread_id, message_id, revoked_at, expires_at) = row.ok_or(Error::NotFound)?;
+        let thread = self.thread_row(&thread_id).await?;
+        self.authorize(reader, &thread_id, &thread, client).await?;
+        let withdrawn = revoked_at.is_some() || expires_at.is_some_and(|e| e <= now_ms());
+        if withdrawn && matches!(reader, Reader::Patient(_)) {
+            return Err(Error::NotFound);
+        }
+        let owner = Self::key_of(reader, &thread);
+        let info = self
+            .attachments_of(&message_id, &owner)
+            .await?
+            .into_iter()
+            .find(|a| a.id == attachment_id)
+            .ok_or(Error::NotFound)?;
+        let event = AuditEvent::new(
+            reader.actor(),
+            Action::AttachmentDownloaded,
+            Outcome::Success,
+        )
+        .about(attachment_id.to_owned())
+        .about(message_id)
+        .about(thread_id)
+        .in_organization(thread.mailbox.organization_id);
+        self.audit.record(client.stamp(event)).await?;
+        Ok(Download { info, owner })
+    }
+}
