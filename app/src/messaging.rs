@@ -1,8 +1,10 @@
 //! Messages on the page: what the inbox, thread and compose pages show, and
 //! the server functions behind them (their server half in `messaging_ssr.rs`).
 
+pub mod forms;
 #[cfg(feature = "ssr")]
-mod messaging_ssr;
+pub mod messaging_ssr;
+pub mod text;
 
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -20,15 +22,34 @@ pub struct InboxLine {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Shown {
     Text(String),
-    Withdrawn { by: String },
+    /// Withdrawn by `by` on the date `on`.
+    Withdrawn {
+        by: String,
+        on: String,
+    },
     Erased,
+}
+
+/// An attached file, as a link to download it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FileLine {
+    pub id: String,
+    pub name: String,
+    /// "PDF", "PNG image", …
+    pub kind: String,
+    /// "1.2 MB"
+    pub size: String,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MessageLine {
     pub id: String,
     pub from_patient: bool,
+    pub sent: String,
     pub shown: Shown,
+    pub files: Vec<FileLine>,
+    /// For staff: "Read by the patient on …", or that it is not read yet.
+    pub receipt: Option<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -43,6 +64,22 @@ pub struct ThreadPage {
 pub struct MailboxLine {
     pub id: String,
     pub name: String,
+    /// Threads with a patient's message nobody of the mailbox has opened.
+    pub unread_threads: u64,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MailboxThreadLine {
+    pub thread_id: String,
+    pub subject: Option<String>,
+    pub last_message: String,
+    pub unread: u64,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MailboxPage {
+    pub name: String,
+    pub threads: Vec<MailboxThreadLine>,
 }
 
 /// The signed-in patient's inbox.
@@ -58,24 +95,14 @@ pub async fn thread(id: String) -> Result<ThreadPage, ServerFnError> {
     messaging_ssr::thread(&id).await
 }
 
-#[server(endpoint = "reply")]
-pub async fn reply(thread_id: String, body: String) -> Result<(), ServerFnError> {
-    messaging_ssr::reply(&thread_id, &body).await
-}
-
 /// The mailboxes the signed-in staff member may write from.
 #[server(endpoint = "my_mailboxes")]
 pub async fn my_mailboxes() -> Result<Vec<MailboxLine>, ServerFnError> {
     messaging_ssr::my_mailboxes().await
 }
 
-/// Staff write to a patient's email address; returns the new thread's id.
-#[server(endpoint = "compose")]
-pub async fn compose(
-    mailbox_id: String,
-    email: String,
-    subject: String,
-    body: String,
-) -> Result<String, ServerFnError> {
-    messaging_ssr::compose(&mailbox_id, &email, &subject, &body).await
+/// A mailbox's threads with unread counts, for staff whose role allows it.
+#[server(endpoint = "mailbox")]
+pub async fn mailbox(id: String) -> Result<MailboxPage, ServerFnError> {
+    messaging_ssr::mailbox(&id).await
 }

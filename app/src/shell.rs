@@ -14,7 +14,7 @@ use crate::pages::{
     open_link::OpenLinkPage,
     sign_in::SignInPage,
     signed_out::SignedOutPage,
-    staff::{EnrollPage, StaffHomePage, StaffSignInPage},
+    staff::{EnrollPage, MailboxPage, StaffHomePage, StaffSignInPage},
     thread::ThreadPage,
 };
 
@@ -67,6 +67,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/enroll/:token") view=EnrollPage/>
                     <Route path=path!("/staff/sign-in") view=StaffSignInPage/>
                     <Route path=path!("/staff") view=StaffHomePage/>
+                    <Route path=path!("/staff/mailbox/:id") view=MailboxPage/>
                     // Rendered whole before the response starts, so a refusal is a real 403.
                     <Route path=path!("/thread/:id") view=ThreadPage ssr=SsrMode::Async/>
                 </Routes>

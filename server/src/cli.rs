@@ -38,8 +38,9 @@ pub enum Command {
         #[command(subcommand)]
         command: IdentityCommand,
     },
-    /// Add demo data (a clinic and a patient) and print a sign-in link for the
-    /// patient; the code it leads to arrives as a file under `<data_dir>/outbox/`.
+    /// Add demo data (a clinic with two mailboxes and two staff, a patient with
+    /// three threads, one with a PDF) and print how to sign in as each; the
+    /// patient's code arrives as a file under `<data_dir>/outbox/`.
     Demo {
         /// The demo patient's address.
         #[arg(long, default_value = "patient@example.org")]

@@ -3,6 +3,7 @@
 //! into `portico_core`.
 
 pub mod cli;
+pub mod demo;
 pub mod error;
 pub mod http;
 pub mod logging;

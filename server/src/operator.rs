@@ -150,49 +150,10 @@ pub async fn staff(settings: &Settings, command: StaffCommand) -> Result<ExitCod
 }
 
 pub async fn demo(settings: &Settings, patient: &str) -> Result<ExitCode, ServerError> {
-    use portico_core::{auth::links, store::OrganizationKind};
     let services = Services::open(settings).await?;
-    let clinic = services
-        .store
-        .organizations()
-        .create(OrganizationKind::Provider, "Riverside Clinic (demo)")
-        .await?;
-    use portico_core::messages::{create_mailbox, MailboxKind};
-    create_mailbox(
-        &services.store,
-        &clinic.id,
-        "Cardiology",
-        MailboxKind::Clinical,
-    )
-    .await?;
-    create_mailbox(&services.store, &clinic.id, "Billing", MailboxKind::Billing).await?;
-    let email = NormalizedEmail::parse(patient)?;
-    let patient = services.vault.identity_for_email(&email).await?;
-    let token = links::create(
-        &services.store,
-        &patient.id,
-        "demo-welcome",
-        &clinic.id,
-        settings.link_lifetime,
-    )
-    .await?;
+    let demo = crate::demo::add(settings, &services, patient).await;
     services.close().await;
-    let mut link = settings.public_url.clone();
-    link.set_path(&format!("/open/{}", token.as_str()));
-    println!(
-        "Demo: {} sent {} a secure message.",
-        clinic.display_name,
-        email.as_str()
-    );
-    println!(
-        "Open this link, choose \"Email me a code\", and find the code in {}:",
-        settings.data_dir.join("outbox").display()
-    );
-    println!("{link}");
-    println!(
-        "Organization id (for `portico staff add --org`): {}",
-        clinic.id
-    );
+    println!("{}", demo?);
     Ok(ExitCode::SUCCESS)
 }
 

@@ -1,11 +1,12 @@
-//! Background work in the server process: sending queued email, and removing
+//! Background work in the server process: sending queued email; removing
 //! expired sessions (each removal of a signed-in session is audited as an idle
-//! timeout).
+//! timeout); recording message expiries; removing files of abandoned uploads.
 
 use std::time::Duration;
 
 use portico_core::{
     config::{MailTransport, Settings},
+    messages,
     notify::{deliver_due, FileTransport},
 };
 
@@ -50,6 +51,12 @@ pub fn start(settings: &Settings, services: &Services) -> Result<(), ServerError
             tick.tick().await;
             if let Err(error) = sweep.expire_sessions().await {
                 tracing::error!(%error, "sessions: sweep failed");
+            }
+            if let Err(error) = messages::record_expired(&sweep.store, &sweep.audit).await {
+                tracing::error!(%error, "messages: recording expiries failed");
+            }
+            if let Err(error) = messages::attachments::remove_abandoned(&sweep.store).await {
+                tracing::error!(%error, "messages: removing abandoned uploads failed");
             }
         }
     });

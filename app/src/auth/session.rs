@@ -444,8 +444,16 @@ pub async fn passkey_remove(id: &str) -> Result<(), ServerFnError> {
 /// The signed-in person, after checking the absolute timeout (the idle timeout
 /// is the session's own expiry). A session past its absolute timeout is ended.
 pub async fn signed_in() -> Result<Option<Person>, ServerFnError> {
-    let p = portal()?;
-    let session = session().await?;
+    signed_in_on(&portal()?, &session().await?, &client().await).await
+}
+
+/// As [`signed_in`], for a handler outside the server functions that holds the
+/// portal, the session and the client itself.
+pub async fn signed_in_on(
+    p: &Portal,
+    session: &Session,
+    client: &Client,
+) -> Result<Option<Person>, ServerFnError> {
     let Some(person) = store_err(session.get::<Person>(PERSON_KEY).await).await? else {
         return Ok(None);
     };
@@ -454,10 +462,7 @@ pub async fn signed_in() -> Result<Option<Person>, ServerFnError> {
         store_err(session.flush().await).await?;
         let event = AuditEvent::new(actor_of(&person), Action::SessionExpired, Outcome::Success)
             .about("reason:absolute_timeout".to_owned());
-        p.audit
-            .record(client().await.stamp(event))
-            .await
-            .map_err(failed)?;
+        p.audit.record(client.stamp(event)).await.map_err(failed)?;
         return Ok(None);
     }
     // Activity keeps the session alive: a changed session is saved with a new

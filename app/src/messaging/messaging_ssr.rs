@@ -3,18 +3,56 @@
 use leptos::prelude::*;
 use portico_core::{
     auth::staff,
-    messages::{self, MessageContent, Messaging, Reader, StaffMember},
-    vault::NormalizedEmail,
+    messages::{AttachmentInfo, AttachmentType, MessageContent, Messaging, Reader, StaffMember},
 };
 
-use super::{InboxLine, MailboxLine, MessageLine, Shown, ThreadPage};
-use crate::auth::session::{client, failed, portal, signed_in, Portal};
+use super::{
+    FileLine, InboxLine, MailboxLine, MailboxPage, MailboxThreadLine, MessageLine, Shown,
+    ThreadPage,
+};
+use crate::auth::session::{client, failed, portal, signed_in, Person, Portal};
 
-fn messaging(p: &Portal) -> Messaging<'_> {
+/// The messages of the portal `p`, with its settings.
+pub fn messaging(p: &Portal) -> Messaging<'_> {
     Messaging {
         store: &p.store,
         vault: &p.vault,
         audit: &p.audit,
+        link_lifetime: p.settings.link_lifetime,
+        attachment_limits: p.settings.attachment_limits(),
+    }
+}
+
+/// A date and time for a page, in UTC.
+pub fn when(ms: i64) -> String {
+    let format = time::macros::format_description!("[year]-[month]-[day] [hour]:[minute] UTC");
+    time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
+        .ok()
+        .and_then(|t| t.format(&format).ok())
+        .unwrap_or_default()
+}
+
+fn day(ms: i64) -> String {
+    when(ms).get(..10).unwrap_or_default().to_owned()
+}
+
+fn file_line(a: AttachmentInfo) -> FileLine {
+    let kind = match a.content_type {
+        AttachmentType::Pdf => "PDF",
+        AttachmentType::Png => "PNG image",
+        AttachmentType::Jpeg => "JPEG image",
+        AttachmentType::Text => "Text",
+    };
+    let size = if a.size >= 1_000_000 {
+        format!("{:.1} MB", a.size as f64 / 1e6)
+    } else {
+        format!("{} KB", a.size.div_ceil(1000))
+    };
+    FileLine {
+        id: a.id,
+        name: a.name,
+        kind: kind.into(),
+        size,
     }
 }
 
@@ -23,6 +61,11 @@ async fn reader(p: &Portal) -> Result<Reader, ServerFnError> {
     let person = signed_in()
         .await?
         .ok_or_else(|| ServerFnError::new("please sign in again"))?;
+    reader_for(p, person).await
+}
+
+/// A signed-in person as a reader of messages (staff with their role).
+pub async fn reader_for(p: &Portal, person: Person) -> Result<Reader, ServerFnError> {
     if person.kind != "staff" {
         return Ok(Reader::Patient(person.id));
     }
@@ -77,64 +120,60 @@ pub async fn thread(id: &str) -> Result<ThreadPage, ServerFnError> {
             .messages
             .into_iter()
             .map(|m| MessageLine {
+                receipt: match (&reader, m.author_kind.as_str()) {
+                    (Reader::Staff(_), "staff" | "api_key") => {
+                        Some(match m.first_read_by_patient {
+                            Some(at) => format!("Read by the patient {}", when(at)),
+                            None => "Not read by the patient yet".to_owned(),
+                        })
+                    }
+                    _ => None,
+                },
                 id: m.id,
                 from_patient: m.author_kind == "patient",
+                sent: when(m.sent_at),
                 shown: match m.content {
                     MessageContent::Text(text) => Shown::Text(text),
-                    MessageContent::Withdrawn { by, .. } => Shown::Withdrawn { by },
+                    MessageContent::Withdrawn { by, on } => Shown::Withdrawn { by, on: day(on) },
                     MessageContent::Erased => Shown::Erased,
                 },
+                files: m.attachments.into_iter().map(file_line).collect(),
             })
             .collect(),
     })
 }
 
-pub async fn reply(thread_id: &str, body: &str) -> Result<(), ServerFnError> {
-    let p = portal()?;
-    let reader = reader(&p).await?;
-    messaging(&p)
-        .reply(&reader, thread_id, body, &client().await)
-        .await
-        .map(drop)
-        .map_err(failed)
-}
-
 pub async fn my_mailboxes() -> Result<Vec<MailboxLine>, ServerFnError> {
     let p = portal()?;
     let member = staff_member(&p).await?;
-    let all = messages::mailboxes(&p.store, &member.organization_id)
-        .await
-        .map_err(failed)?;
+    let all = messaging(&p).my_mailboxes(&member).await.map_err(failed)?;
     Ok(all
         .into_iter()
-        .filter(|m| messages::role_may_use(member.role, m.kind))
         .map(|m| MailboxLine {
-            id: m.id,
-            name: m.display_name,
+            id: m.mailbox.id,
+            name: m.mailbox.display_name,
+            unread_threads: m.unread_threads,
         })
         .collect())
 }
 
-pub async fn compose(
-    mailbox_id: &str,
-    email: &str,
-    subject: &str,
-    body: &str,
-) -> Result<String, ServerFnError> {
+pub async fn mailbox(id: &str) -> Result<MailboxPage, ServerFnError> {
     let p = portal()?;
     let member = staff_member(&p).await?;
-    let to = NormalizedEmail::parse(email).map_err(failed)?;
-    let (thread_id, _) = messaging(&p)
-        .start_thread(
-            &member,
-            mailbox_id,
-            &to,
-            subject,
-            body,
-            None,
-            &client().await,
-        )
+    let (mailbox, threads) = messaging(&p)
+        .mailbox_threads(&member, id, &client().await)
         .await
         .map_err(failed)?;
-    Ok(thread_id)
+    Ok(MailboxPage {
+        name: mailbox.display_name,
+        threads: threads
+            .into_iter()
+            .map(|t| MailboxThreadLine {
+                thread_id: t.thread_id,
+                subject: t.subject,
+                last_message: when(t.last_message_at),
+                unread: t.unread,
+            })
+            .collect(),
+    })
 }

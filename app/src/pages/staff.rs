@@ -130,6 +130,7 @@ pub fn StaffHomePage() -> impl IntoView {
                                         {format!("There were {failures} failed sign-in attempts on your account since you last signed in. If that was not you, tell your admin.")}
                                     </p>
                                 </Show>
+                                <MyMailboxes/>
                                 <Compose/>
                                 <SignOutButtons/>
                             </section>
@@ -149,20 +150,91 @@ pub fn StaffHomePage() -> impl IntoView {
     }
 }
 
-/// Writing to a patient by email address, from a mailbox the role allows.
+/// The mailboxes the role allows, each with its unread threads.
+#[component]
+fn MyMailboxes() -> impl IntoView {
+    let boxes = Resource::new(|| (), |_| crate::messaging::my_mailboxes());
+    view! {
+        <section class="mailboxes" aria-labelledby="mailboxes-title">
+            <h2 id="mailboxes-title">"Your mailboxes"</h2>
+            <Suspense fallback=|| view! { <p>"Loading…"</p> }>
+                {move || boxes.get().map(|answer| match answer {
+                    Ok(boxes) => view! {
+                        <ul>
+                            {boxes.into_iter().map(|b| view! {
+                                <li>
+                                    <a href=format!("/staff/mailbox/{}", b.id)>{b.name}</a>
+                                    {format!(" · {} unread", b.unread_threads)}
+                                </li>
+                            }).collect_view()}
+                        </ul>
+                    }.into_any(),
+                    Err(e) => view! { <p role="alert">{error_text(&e)}</p> }.into_any(),
+                })}
+            </Suspense>
+        </section>
+    }
+}
+
+/// `/staff/mailbox/{id}`: a mailbox's threads, newest first, with unread counts.
+#[component]
+pub fn MailboxPage() -> impl IntoView {
+    let params = leptos_router::hooks::use_params_map();
+    let page = Resource::new(
+        move || params.read().get("id").unwrap_or_default(),
+        crate::messaging::mailbox,
+    );
+    view! {
+        <Title text="Mailbox"/>
+        <Suspense fallback=|| view! { <p>"Loading…"</p> }>
+            {move || page.get().map(|answer| match answer {
+                Ok(m) => view! {
+                    <section class="inbox">
+                        <h1>{m.name}</h1>
+                        <ul class="threads">
+                            {m.threads.into_iter().map(|t| view! {
+                                <li class:unread={t.unread > 0}>
+                                    <a href=format!("/thread/{}", t.thread_id)>
+                                        {t.subject.unwrap_or_else(|| "(erased)".to_owned())}
+                                    </a>
+                                    {format!(" · {} · {} unread", t.last_message, t.unread)}
+                                </li>
+                            }).collect_view()}
+                        </ul>
+                        <p><a href="/staff">"Back to your mailboxes"</a></p>
+                    </section>
+                }.into_any(),
+                Err(e) => view! {
+                    <section class="sign-in">
+                        <h1>"You cannot open this"</h1>
+                        <p role="alert">{error_text(&e)}</p>
+                    </section>
+                }.into_any(),
+            })}
+        </Suspense>
+    }
+}
+
+/// Writing to a patient by email address, from a mailbox the role allows, with
+/// files and an optional expiry.
 #[component]
 fn Compose() -> impl IntoView {
     let boxes = Resource::new(|| (), |_| crate::messaging::my_mailboxes());
-    let compose = ServerAction::<crate::messaging::Compose>::new();
+    let problem = RwSignal::new(None::<String>);
+    let sending = RwSignal::new(false);
     let navigate = use_navigate();
-    Effect::new(move |_| {
-        if let Some(Ok(thread_id)) = compose.value().get() {
-            navigate(&format!("/thread/{thread_id}"), Default::default());
-        }
-    });
-    let problem = move || match compose.value().get() {
-        Some(Err(e)) => Some(error_text(&e)),
-        _ => None,
+    let on_submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        sending.set(true);
+        problem.set(None);
+        let navigate = navigate.clone();
+        leptos::task::spawn_local(async move {
+            match crate::messaging::forms::post_form("compose-form").await {
+                Ok(thread_id) => navigate(&format!("/thread/{thread_id}"), Default::default()),
+                Err(e) => problem.set(Some(e)),
+            }
+            sending.set(false);
+        });
     };
     view! {
         <section class="compose" aria-labelledby="compose-title">
@@ -170,7 +242,8 @@ fn Compose() -> impl IntoView {
             <Suspense fallback=|| view! { <p>"Loading…"</p> }>
                 {move || boxes.get().map(|answer| match answer {
                     Ok(boxes) => view! {
-                        <ActionForm action=compose attr:class="stack">
+                        <form id="compose-form" class="stack" method="post" action="/messages"
+                            enctype="multipart/form-data" on:submit=on_submit.clone()>
                             <label for="compose-mailbox">"From"</label>
                             <select id="compose-mailbox" name="mailbox_id">
                                 {boxes.into_iter().map(|b| view! { <option value=b.id>{b.name}</option> }).collect_view()}
@@ -181,9 +254,18 @@ fn Compose() -> impl IntoView {
                             <input id="compose-subject" name="subject" maxlength="200" required/>
                             <label for="compose-body">"Message"</label>
                             <textarea id="compose-body" name="body" rows="6" required></textarea>
-                            <p class="problem" role="alert">{problem}</p>
-                            <button type="submit">"Send securely"</button>
-                        </ActionForm>
+                            <label for="compose-expiry">"Withdraw it automatically"</label>
+                            <select id="compose-expiry" name="expires_in_days">
+                                <option value="">"Never"</option>
+                                <option value="1">"After 1 day"</option>
+                                <option value="7">"After 7 days"</option>
+                                <option value="30">"After 30 days"</option>
+                            </select>
+                            <label for="compose-files">"Attach files (PDF, PNG, JPEG or text)"</label>
+                            <input id="compose-files" type="file" name="file" multiple accept=super::thread::ACCEPTED_FILES/>
+                            <p class="problem" role="alert">{move || problem.get()}</p>
+                            <button type="submit" disabled=move || sending.get()>"Send securely"</button>
+                        </form>
                     }.into_any(),
                     Err(e) => view! { <p role="alert">{error_text(&e)}</p> }.into_any(),
                 })}

@@ -1,19 +1,24 @@
 //! `/thread/{id}`: a thread as its patient or its mailbox's staff see it, with
-//! a reply box. Bodies are shown as text, never as HTML.
+//! its files, read receipts (for staff) and a reply box that takes files.
+//! Bodies are shown as text with links, never as HTML.
 
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_params_map;
 
 use super::sign_in::error_text;
-use crate::messaging::{thread, Reply, Shown};
+use crate::messaging::{forms::post_form, text::BodyText, thread, FileLine, MessageLine, Shown};
+
+/// What file inputs accept (the server checks the content itself).
+pub const ACCEPTED_FILES: &str =
+    ".pdf,.png,.jpg,.jpeg,.txt,application/pdf,image/png,image/jpeg,text/plain";
 
 #[component]
 pub fn ThreadPage() -> impl IntoView {
     let params = use_params_map();
     let id = move || params.read().get("id").unwrap_or_default();
-    let reply = ServerAction::<Reply>::new();
-    let page = Resource::new(move || (id(), reply.version().get()), |(id, _)| thread(id));
+    let sent = RwSignal::new(0u32);
+    let page = Resource::new(move || (id(), sent.get()), |(id, _)| thread(id));
     view! {
         <Title text="Secure message"/>
         <Suspense fallback=|| view! { <p>"Loading…"</p> }>
@@ -23,26 +28,9 @@ pub fn ThreadPage() -> impl IntoView {
                         <p class="from">{format!("{} · {}", t.organization, t.mailbox)}</p>
                         <h1>{t.subject.clone().unwrap_or_else(|| "Withdrawn message".to_owned())}</h1>
                         <ol class="messages">
-                            {t.messages.into_iter().map(|m| view! {
-                                <li class="message" data-from=if m.from_patient { "patient" } else { "organization" }>
-                                    {match m.shown {
-                                        Shown::Text(text) => view! { <p class="body">{text}</p> }.into_any(),
-                                        Shown::Withdrawn { by } => view! {
-                                            <p class="withdrawn">{format!("This message was withdrawn by {by}.")}</p>
-                                        }.into_any(),
-                                        Shown::Erased => view! {
-                                            <p class="withdrawn">"This content was erased at your request."</p>
-                                        }.into_any(),
-                                    }}
-                                </li>
-                            }).collect_view()}
+                            {t.messages.into_iter().map(message).collect_view()}
                         </ol>
-                        <ActionForm action=reply attr:class="stack">
-                            <input type="hidden" name="thread_id" value=id()/>
-                            <label for="reply">"Your reply"</label>
-                            <textarea id="reply" name="body" rows="4" required></textarea>
-                            <button type="submit">"Send reply"</button>
-                        </ActionForm>
+                        <ReplyForm thread_id=id() sent=sent/>
                     </section>
                 }.into_any(),
                 Err(e) => view! {
@@ -53,5 +41,71 @@ pub fn ThreadPage() -> impl IntoView {
                 }.into_any(),
             })}
         </Suspense>
+    }
+}
+
+fn message(m: MessageLine) -> impl IntoView {
+    let from = if m.from_patient {
+        "patient"
+    } else {
+        "organization"
+    };
+    view! {
+        <li class="message" data-from=from>
+            <p class="sent">{m.sent}</p>
+            {match m.shown {
+                Shown::Text(text) => view! { <BodyText text=text/> }.into_any(),
+                Shown::Withdrawn { by, on } => view! {
+                    <p class="withdrawn">{format!("This message was withdrawn by {by} on {on}.")}</p>
+                }.into_any(),
+                Shown::Erased => view! {
+                    <p class="withdrawn">"This content was erased at your request."</p>
+                }.into_any(),
+            }}
+            <Show when={let any = !m.files.is_empty(); move || any}>
+                <ul class="files" aria-label="Attached files">
+                    {m.files.clone().into_iter().map(file).collect_view()}
+                </ul>
+            </Show>
+            {m.receipt.map(|r| view! { <p class="receipt">{r}</p> })}
+        </li>
+    }
+}
+
+fn file(f: FileLine) -> impl IntoView {
+    view! {
+        <li>
+            <a href=format!("/attachments/{}", f.id) download="">{f.name}</a>
+            {format!(" ({}, {})", f.kind, f.size)}
+        </li>
+    }
+}
+
+#[component]
+fn ReplyForm(thread_id: String, sent: RwSignal<u32>) -> impl IntoView {
+    let problem = RwSignal::new(None::<String>);
+    let sending = RwSignal::new(false);
+    let on_submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        sending.set(true);
+        problem.set(None);
+        leptos::task::spawn_local(async move {
+            match post_form("reply-form").await {
+                Ok(_) => sent.update(|n| *n += 1),
+                Err(e) => problem.set(Some(e)),
+            }
+            sending.set(false);
+        });
+    };
+    view! {
+        <form id="reply-form" class="stack" method="post" enctype="multipart/form-data"
+            action=format!("/thread/{thread_id}/reply") on:submit=on_submit>
+            <label for="reply">"Your reply"</label>
+            <textarea id="reply" name="body" rows="4" required></textarea>
+            <label for="reply-files">"Attach files (PDF, PNG, JPEG or text)"</label>
+            <input id="reply-files" type="file" name="file" multiple accept=ACCEPTED_FILES/>
+            <p class="problem" role="alert">{move || problem.get()}</p>
+            <button type="submit" disabled=move || sending.get()>"Send reply"</button>
+        </form>
     }
 }

@@ -386,10 +386,11 @@ mod tests {
             AttachmentType::sniff(&"aé".as_bytes()[..2]),
             Some(AttachmentType::Text)
         );
-        // HTML is text, and is served as text/plain with nosniff: never rendered.
+        // A page of HTML is not plain text: refused (any other text is served as
+        // text/plain with nosniff, so a browser never renders it either).
         assert_eq!(
             AttachmentType::sniff(b"<script>alert(1)</script>"),
-            Some(AttachmentType::Text)
+            None
         );
         // Executables, archives, binary noise: refused.
         assert_eq!(AttachmentType::sniff(b"MZ\x90\0\x03\0\0\0"), None);

@@ -2,6 +2,7 @@
 //! middleware every response passes through.
 
 mod health;
+mod messages;
 mod request_log;
 mod same_origin;
 pub mod security;
@@ -9,7 +10,11 @@ pub mod sessions;
 
 use std::sync::Arc;
 
-use axum::{extract::FromRef, routing::get, Router};
+use axum::{
+    extract::{DefaultBodyLimit, FromRef},
+    routing::{get, post},
+    Router,
+};
 use leptos::{config::LeptosOptions, prelude::provide_context};
 use leptos_axum::{generate_route_list, LeptosRoutes};
 use portico_app::{shell, App};
@@ -89,8 +94,18 @@ pub fn router(state: AppState) -> Router {
         provide_context(context_state.passwords.clone());
     };
 
+    // The forms carry up to the configured files of the configured size, plus text.
+    let form_limit = usize::try_from(
+        state.settings.attachment_max_size * state.settings.attachments_per_message as u64
+            + 1_000_000,
+    )
+    .unwrap_or(usize::MAX);
     let router = Router::new()
         .route("/healthz", get(health::healthz))
+        .route("/messages", post(messages::compose))
+        .route("/thread/{id}/reply", post(messages::reply))
+        .layer(DefaultBodyLimit::max(form_limit))
+        .route("/attachments/{id}", get(messages::download))
         .leptos_routes_with_context(&state, routes, page_context.clone(), {
             let options = options.clone();
             move || shell(options.clone())

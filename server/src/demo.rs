@@ -1,0 +1,136 @@
+//! `portico demo`: a clinic with a Cardiology and a Billing mailbox, a
+//! clinician and a billing clerk (with enrollment links), and a patient with a
+//! few threads, one with a PDF attached; then how to sign in as each.
+
+use portico_core::{
+    audit::Actor,
+    auth::{
+        links,
+        staff::{StaffAccounts, StaffRole, Throttle},
+        Client,
+    },
+    config::Settings,
+    messages::{create_mailbox, MailboxKind, Messaging, StaffMember},
+    store::OrganizationKind,
+    vault::NormalizedEmail,
+};
+
+use crate::{serve::Services, ServerError};
+
+/// A one-page PDF that says it is a demo.
+const DEMO_PDF: &[u8] = b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n\
+2 0 obj<</Type/Pages/Kids[3 0 R]/Count 1>>endobj\n\
+3 0 obj<</Type/Page/Parent 2 0 R/MediaBox[0 0 612 792]/Contents 4 0 R/Resources<</Font<</F1 5 0 R>>>>>>endobj\n\
+4 0 obj<</Length 60>>stream\nBT /F1 18 Tf 72 700 Td (Demo report - not a real result) Tj ET\nendstream endobj\n\
+5 0 obj<</Type/Font/Subtype/Type1/BaseFont/Helvetica>>endobj\n\
+trailer<</Root 1 0 R>>\n%%EOF\n";
+
+/// Adds the demo data and returns what to print.
+pub async fn add(settings: &Settings, s: &Services, patient: &str) -> Result<String, ServerError> {
+    let clinic = s
+        .store
+        .organizations()
+        .create(OrganizationKind::Provider, "Riverside Clinic (demo)")
+        .await?;
+    let cardiology =
+        create_mailbox(&s.store, &clinic.id, "Cardiology", MailboxKind::Clinical).await?;
+    let billing = create_mailbox(&s.store, &clinic.id, "Billing", MailboxKind::Billing).await?;
+    let accounts = StaffAccounts {
+        store: &s.store,
+        vault: &s.vault,
+        audit: &s.audit,
+        passwords: &s.passwords,
+        throttle: Throttle::default(),
+    };
+    // Staff addresses are made unique per demo clinic: one address, one account.
+    let tag = &clinic.id[clinic.id.len() - 6..];
+    let mut staff = Vec::new();
+    for (name, role) in [
+        ("dr.rivera", StaffRole::Clinician),
+        ("billing", StaffRole::Billing),
+    ] {
+        let email = NormalizedEmail::parse(&format!("{name}+{tag}@riverside.example"))?;
+        let (id, token) = accounts
+            .add(&clinic.id, &email, role, Actor::system("demo"))
+            .await?;
+        let mut link = settings.public_url.clone();
+        link.set_path(&format!("/enroll/{}", token.as_str()));
+        let member = StaffMember {
+            staff_id: id,
+            organization_id: clinic.id.clone(),
+            role,
+        };
+        staff.push((email, member, link));
+    }
+    let email = NormalizedEmail::parse(patient)?;
+    let m = Messaging {
+        store: &s.store,
+        vault: &s.vault,
+        audit: &s.audit,
+        link_lifetime: settings.link_lifetime,
+        attachment_limits: settings.attachment_limits(),
+    };
+    let client = Client::default();
+    let (clinician, clerk) = (&staff[0].1, &staff[1].1);
+    let mut draft = m.draft_thread(clinician, &cardiology.id, &email).await?;
+    m.attach(&mut draft, "echo-report.pdf", DEMO_PDF).await?;
+    m.send(
+        draft,
+        Some("Your echocardiogram report"),
+        "Hello, your report is attached. It looks normal; we will talk it through at your next visit.\n\nDr. Rivera (demo)",
+        None,
+        &client,
+    )
+    .await?;
+    m.start_thread(
+        clinician,
+        &cardiology.id,
+        &email,
+        "Before your visit on Monday",
+        "Please bring your medication list. Directions: https://example.org/riverside/directions",
+        None,
+        &client,
+    )
+    .await?;
+    m.start_thread(
+        clerk,
+        &billing.id,
+        &email,
+        "Your statement",
+        "Your balance is $0.00. Nothing to pay.",
+        None,
+        &client,
+    )
+    .await?;
+    let patient_id = s.vault.identity_for_email(&email).await?.id;
+    let token = links::create(
+        &s.store,
+        &patient_id,
+        "demo-welcome",
+        &clinic.id,
+        settings.link_lifetime,
+    )
+    .await?;
+    let mut link = settings.public_url.clone();
+    link.set_path(&format!("/open/{}", token.as_str()));
+    let outbox = settings.data_dir.join("outbox");
+    let mut out = format!(
+        "Demo: {org} sent {patient} three secure messages (one with a PDF).\n\
+         As the patient: open this link, choose \"Email me a code\", and find the code in {outbox}:\n{link}\n",
+        org = clinic.display_name,
+        patient = email.as_str(),
+        outbox = outbox.display(),
+    );
+    for (email, member, link) in &staff {
+        out.push_str(&format!(
+            "As {} ({}): open this enrollment link, choose a password, add a passkey (valid 72 hours):\n{link}\n",
+            email.as_str(),
+            member.role.as_str(),
+        ));
+    }
+    out.push_str(&format!(
+        "Organization id (for `portico staff add --org`): {}",
+        clinic.id
+    ));
+    Ok(out)
+}
