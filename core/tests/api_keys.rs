@@ -1,0 +1,202 @@
+//! Organization API keys: made for one mailbox, found by their secret until
+//! revoked, and listed without secrets; on SQLite and PostgreSQL.
+
+use portico_core::{
+    api_keys::ApiKeys,
+    audit::{self, Action, Actor, ExportFormat, Outcome, Page},
+    messages::{self, MailboxKind},
+    on_both_backends,
+    store::{OrganizationKind, Store},
+    testing::TestPortal,
+    Error,
+};
+
+struct Env {
+    portal: TestPortal,
+    clinic: String,
+    cardiology: String,
+    billing: String,
+    other_clinic: String,
+    other_mailbox: String,
+}
+
+impl Env {
+    async fn new(portal: TestPortal) -> Self {
+        let orgs = portal.store.organizations();
+        let clinic = orgs
+            .create(OrganizationKind::Provider, "Riverside Clinic")
+            .await
+            .unwrap()
+            .id;
+        let other_clinic = orgs
+            .create(OrganizationKind::Provider, "Hillside Clinic")
+            .await
+            .unwrap()
+            .id;
+        let mailbox = |org: String, name: &'static str, kind| {
+            let store = portal.store.clone();
+            async move {
+                messages::create_mailbox(&store, &org, name, kind)
+                    .await
+                    .unwrap()
+                    .id
+            }
+        };
+        Self {
+            cardiology: mailbox(clinic.clone(), "Cardiology", MailboxKind::Clinical).await,
+            billing: mailbox(clinic.clone(), "Billing", MailboxKind::Billing).await,
+            other_mailbox: mailbox(other_clinic.clone(), "Front desk", MailboxKind::General).await,
+            portal,
+            clinic,
+            other_clinic,
+        }
+    }
+
+    fn keys(&self) -> ApiKeys<'_> {
+        ApiKeys {
+            store: &self.portal.store,
+            audit: &self.portal.audit,
+        }
+    }
+}
+
+fn cli() -> Actor {
+    Actor::system("cli")
+}
+
+on_both_backends!(a_key_authenticates_until_revoked_and_is_listed_without_its_secret,);
+
+async fn a_key_authenticates_until_revoked_and_is_listed_without_its_secret(portal: TestPortal) {
+    let env = Env::new(portal).await;
+    let keys = env.keys();
+    let (key, secret) = keys
+        .create(&env.clinic, &env.cardiology, " Lab results feed ", cli())
+        .await
+        .unwrap();
+    let secret = secret.as_str().to_owned();
+    assert!(secret.starts_with("ptk_") && secret.len() == 47, "{secret}");
+    assert_eq!(
+        (key.organization_id.as_str(), key.mailbox_id.as_str()),
+        (env.clinic.as_str(), env.cardiology.as_str())
+    );
+    assert_eq!(key.label, "Lab results feed");
+
+    let found = keys.authenticate(&secret).await.unwrap();
+    assert_eq!(found.id, key.id);
+    assert_eq!(found.mailbox_id, env.cardiology);
+    assert!(found.last_used_at.is_some(), "use is recorded");
+
+    // Near misses are refused: another key, no prefix, one character changed.
+    let (other, other_secret) = keys
+        .create(&env.other_clinic, &env.other_mailbox, "Other", cli())
+        .await
+        .unwrap();
+    assert_eq!(
+        keys.authenticate(other_secret.as_str()).await.unwrap().id,
+        other.id
+    );
+    let mut altered = secret.clone().into_bytes();
+    altered[20] = if altered[20] == b'A' { b'B' } else { b'A' };
+    for wrong in [
+        &secret[4..],
+        &String::from_utf8(altered).unwrap(),
+        "ptk_",
+        "",
+    ] {
+        assert!(matches!(keys.authenticate(wrong).await, Err(Error::Denied)));
+    }
+
+    // Listed per organization, never with a secret (the type has no field for one).
+    let listed = keys.list(&env.clinic).await.unwrap();
+    assert_eq!(listed.iter().map(|k| &k.id).collect::<Vec<_>>(), [&key.id]);
+    assert!(!format!("{listed:?}").contains(&secret[4..]));
+
+    // A key only for a mailbox of its own organization, with a label.
+    let refused = keys
+        .create(&env.clinic, &env.other_mailbox, "Wrong", cli())
+        .await;
+    assert!(matches!(
+        refused,
+        Err(Error::Invalid {
+            field: "mailbox",
+            ..
+        })
+    ));
+    let refused = keys.create(&env.clinic, &env.billing, "  ", cli()).await;
+    assert!(matches!(
+        refused,
+        Err(Error::Invalid { field: "label", .. })
+    ));
+
+    // Revoked: refused from then on; revoking again records nothing more.
+    let revoked = keys.revoke(&key.id, cli()).await.unwrap();
+    assert!(revoked.revoked_at.is_some());
+    assert!(matches!(
+        keys.authenticate(&secret).await,
+        Err(Error::Denied)
+    ));
+    assert_eq!(keys.revoke(&key.id, cli()).await.unwrap(), revoked);
+    assert!(matches!(
+        keys.revoke("no-such-key", cli()).await,
+        Err(Error::NotFound)
+    ));
+    assert!(keys.authenticate(other_secret.as_str()).await.is_ok());
+
+    // The key's history: made and revoked by the operator, then a refused use.
+    let events = audit::events_about(&env.portal.store, &key.id, Page::newest(20))
+        .await
+        .unwrap();
+    let seen: Vec<_> = events
+        .iter()
+        .map(|e| (e.event.actor.clone(), e.event.action, e.event.outcome))
+        .rev()
+        .collect();
+    assert_eq!(
+        seen,
+        [
+            (cli(), Action::ApiKeyCreated, Outcome::Success),
+            (cli(), Action::ApiKeyRevoked, Outcome::Success),
+            (
+                Actor::api_key(&key.id),
+                Action::SignInFailed,
+                Outcome::Denied
+            ),
+        ]
+    );
+
+    // The secret is nowhere at rest: not in the keys table, not in the audit log.
+    env.portal.audit.shutdown().await;
+    let mut exported = Vec::new();
+    audit::export(
+        &env.portal.store,
+        0,
+        i64::MAX,
+        ExportFormat::Jsonl,
+        &mut exported,
+    )
+    .await
+    .unwrap();
+    let stored = stored_key_columns(&env.portal.store).await;
+    for secret in [&secret, other_secret.as_str()] {
+        let random_part = &secret[4..];
+        assert!(!String::from_utf8_lossy(&exported).contains(random_part));
+        assert!(!stored.contains(random_part));
+    }
+}
+
+/// Every column of every key, as text (hashes in hex), to search for secrets.
+async fn stored_key_columns(store: &Store) -> String {
+    let sql = "SELECT id, organization_id, mailbox_id, label, secret_hash FROM api_keys";
+    let rows: Vec<(String, String, String, String, Vec<u8>)> = match store {
+        Store::Sqlite(pool) => sqlx::query_as(sql).fetch_all(pool).await.unwrap(),
+        Store::Postgres(pool) => sqlx::query_as(sql).fetch_all(pool).await.unwrap(),
+    };
+    assert!(!rows.is_empty());
+    rows.into_iter()
+        .map(|(a, b, c, d, hash)| {
+            assert_eq!(hash.len(), 32);
+            let raw = String::from_utf8_lossy(&hash).into_owned();
+            format!("{a} {b} {c} {d} {raw}")
+        })
+        .collect()
+}
