@@ -1,13 +1,16 @@
 //! Organization API keys: made for one mailbox, found by their secret until
-//! revoked, and listed without secrets; on SQLite and PostgreSQL.
+//! revoked, listed without secrets, and sending only from their own mailbox;
+//! on SQLite and PostgreSQL.
 
 use portico_core::{
-    api_keys::ApiKeys,
+    api_keys::{ApiKey, ApiKeys},
     audit::{self, Action, Actor, ExportFormat, Outcome, Page},
-    messages::{self, MailboxKind},
+    auth::Client,
+    messages::{self, MailboxKind, MessageContent, Messaging, Reader},
     on_both_backends,
     store::{OrganizationKind, Store},
     testing::TestPortal,
+    vault::NormalizedEmail,
     Error,
 };
 
@@ -58,13 +61,24 @@ impl Env {
             audit: &self.portal.audit,
         }
     }
+
+    fn messaging(&self) -> Messaging<'_> {
+        Messaging {
+            store: &self.portal.store,
+            vault: &self.portal.vault,
+            audit: &self.portal.audit,
+        }
+    }
 }
 
 fn cli() -> Actor {
     Actor::system("cli")
 }
 
-on_both_backends!(a_key_authenticates_until_revoked_and_is_listed_without_its_secret,);
+on_both_backends!(
+    a_key_authenticates_until_revoked_and_is_listed_without_its_secret,
+    a_key_sends_from_its_own_mailbox_only_and_the_patient_is_notified,
+);
 
 async fn a_key_authenticates_until_revoked_and_is_listed_without_its_secret(portal: TestPortal) {
     let env = Env::new(portal).await;
@@ -199,4 +213,79 @@ async fn stored_key_columns(store: &Store) -> String {
             format!("{a} {b} {c} {d} {raw}")
         })
         .collect()
+}
+
+async fn a_key_sends_from_its_own_mailbox_only_and_the_patient_is_notified(portal: TestPortal) {
+    let env = Env::new(portal).await;
+    let (key, _) = env
+        .keys()
+        .create(&env.clinic, &env.cardiology, "EHR", cli())
+        .await
+        .unwrap();
+    let m = env.messaging();
+    let ana = NormalizedEmail::parse("ana@example.org").unwrap();
+    let client = Client::default();
+    let (thread, message) = m
+        .start_thread(
+            &key,
+            &env.cardiology,
+            &ana,
+            "Results",
+            "All normal.",
+            None,
+            &client,
+        )
+        .await
+        .unwrap();
+
+    let patient = env.portal.vault.identity_for_email(&ana).await.unwrap().id;
+    let view = m
+        .thread(&Reader::Patient(patient.clone()), &thread, &client)
+        .await
+        .unwrap();
+    assert_eq!(view.mailbox_name, "Cardiology");
+    assert_eq!(view.subject.as_deref(), Some("Results"));
+    assert_eq!(view.messages[0].author_kind, "api_key");
+    assert_eq!(
+        view.messages[0].content,
+        MessageContent::Text("All normal.".into())
+    );
+    assert_eq!(notices_for(&env.portal.store, &thread).await, 1);
+    let sent = audit::events_about(&env.portal.store, &message, Page::newest(10))
+        .await
+        .unwrap();
+    assert!(sent.iter().any(|e| e.event.action == Action::MessageSent
+        && e.event.actor == Actor::api_key(&key.id)
+        && e.event.subject_ids.contains(&patient)));
+
+    // Not from another mailbox of its organization, nor of another one.
+    for mailbox in [&env.billing, &env.other_mailbox] {
+        let refused = m
+            .start_thread(&key, mailbox, &ana, "Hi", "Hello", None, &client)
+            .await;
+        assert!(matches!(refused, Err(Error::Denied)), "{mailbox}");
+    }
+    // Nor once revoked, even holding the key's record.
+    let revoked: ApiKey = env.keys().revoke(&key.id, cli()).await.unwrap();
+    let refused = m
+        .start_thread(
+            &revoked,
+            &env.cardiology,
+            &ana,
+            "Hi",
+            "Hello",
+            None,
+            &client,
+        )
+        .await;
+    assert!(matches!(refused, Err(Error::Denied)));
+}
+
+async fn notices_for(store: &Store, thread: &str) -> i64 {
+    let sql = "SELECT COUNT(*) FROM outbox WHERE thread_id = $1 AND kind = 'new_item'";
+    match store {
+        Store::Sqlite(pool) => sqlx::query_scalar(sql).bind(thread).fetch_one(pool).await,
+        Store::Postgres(pool) => sqlx::query_scalar(sql).bind(thread).fetch_one(pool).await,
+    }
+    .unwrap()
 }

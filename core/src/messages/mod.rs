@@ -7,10 +7,12 @@
 //! (write before serve); a refused view is recorded as denied.
 
 pub mod access;
+mod sender;
 
 use futures_util::future::try_join_all;
 
 pub use access::{role_may_use, MailboxKind};
+pub use sender::Sender;
 
 use crate::{
     audit::{Action, Actor, AuditEvent, AuditLog, Outcome},
@@ -343,12 +345,13 @@ impl Messaging<'_> {
         }
     }
 
-    /// Staff start a thread with whoever has this address (the identity is made
-    /// on first use). Returns the thread and message ids.
+    /// Staff, or a system by API key, start a thread with whoever has this
+    /// address (the identity is made on first use). Returns the thread and
+    /// message ids.
     #[allow(clippy::too_many_arguments)]
     pub async fn start_thread(
         &self,
-        staff: &StaffMember,
+        sender: impl Into<Sender>,
         mailbox_id: &str,
         to: &NormalizedEmail,
         subject: &str,
@@ -357,8 +360,9 @@ impl Messaging<'_> {
         client: &Client,
     ) -> Result<(String, String)> {
         check_text(Some(subject), body)?;
+        let sender = sender.into();
         let mailbox = mailbox(self.store, mailbox_id).await?;
-        if !Self::may_use(staff, &mailbox) {
+        if !sender.may_send_from(&mailbox) {
             return Err(Error::Denied);
         }
         let patient = self.vault.identity_for_email(to).await?;
@@ -385,14 +389,15 @@ impl Messaging<'_> {
             .await?;
             sqlx::query(
                 "INSERT INTO messages (id, thread_id, author_kind, author_id, body_sealed, created_at, expires_at) \
-                 VALUES ($1, $2, 'staff', $3, $4, $5, $6)",
+                 VALUES ($1, $2, $7, $3, $4, $5, $6)",
             )
             .bind(&message_id)
             .bind(&thread_id)
-            .bind(&staff.staff_id)
+            .bind(sender.author_id())
             .bind(body_sealed.as_slice())
             .bind(now)
             .bind(expires_at)
+            .bind(sender.author_kind())
             .execute(&mut *tx)
             .await?;
             queue_notice!(
@@ -406,15 +411,11 @@ impl Messaging<'_> {
             );
             tx.commit().await
         })?;
-        let event = AuditEvent::new(
-            Actor::staff(&staff.staff_id),
-            Action::MessageSent,
-            Outcome::Success,
-        )
-        .about(message_id.clone())
-        .about(thread_id.clone())
-        .about(patient.id.clone())
-        .in_organization(mailbox.organization_id.clone());
+        let event = AuditEvent::new(sender.actor(), Action::MessageSent, Outcome::Success)
+            .about(message_id.clone())
+            .about(thread_id.clone())
+            .about(patient.id.clone())
+            .in_organization(mailbox.organization_id.clone());
         self.audit.record(client.stamp(event)).await?;
         Ok((thread_id, message_id))
     }
