@@ -406,79 +406,57 @@ async fn bad_requests_are_problems_naming_the_field_and_never_repeat_the_content
     let key = Some(portal.clinic_key.as_str());
     let subject = format!("{SUBJECT_MARKER} results");
     let body = format!("{BODY_MARKER} All normal.");
-    let cases: Vec<(Vec<u8>, u16, Option<&str>)> = vec![
+    let good = json!({"to": "ana@example.org", "subject": subject, "body": body});
+    // The good request with one member set, or removed (null).
+    let with = |member: &str, value: Value| {
+        let mut request = good.clone();
+        match value {
+            Value::Null => drop(request.as_object_mut().unwrap().remove(member)),
+            value => request[member] = value,
+        }
+        request.to_string()
+    };
+    let malformed =
+        format!("{{\"to\": \"ana@example.org\", \"subject\": \"{subject}\", \"body\": \"{body}");
+    let cases = [
+        (malformed, 400, None),
+        (json!([subject, body]).to_string(), 422, None),
+        (with("subject", Value::Null), 422, Some("subject")),
+        (with("subject", json!(7)), 422, Some("subject")),
         (
-            format!(
-                "{{\"to\": \"ana@example.org\", \"subject\": \"{subject}\", \"body\": \"{body}"
-            )
-            .into_bytes(),
-            400,
-            None,
-        ),
-        (json!([subject, body]).to_string().into_bytes(), 422, None),
-        (
-            json!({"to": "ana@example.org", "body": body})
-                .to_string()
-                .into_bytes(),
-            422,
-            Some("subject"),
-        ),
-        (
-            json!({"to": "ana@example.org", "subject": 7, "body": body})
-                .to_string()
-                .into_bytes(),
-            422,
-            Some("subject"),
-        ),
-        (
-            json!({"to": format!("{SUBJECT_MARKER}@@x"), "subject": subject, "body": body})
-                .to_string()
-                .into_bytes(),
+            with("to", json!(format!("{SUBJECT_MARKER}@@x"))),
             422,
             Some("to"),
         ),
         (
-            json!({"to": "ana@example.org", "subject": subject.repeat(20), "body": body})
-                .to_string()
-                .into_bytes(),
+            with("subject", json!(subject.repeat(20))),
             422,
             Some("subject"),
         ),
+        (with("body", json!(" ")), 422, Some("body")),
         (
-            json!({"to": "ana@example.org", "subject": subject, "body": " "})
-                .to_string()
-                .into_bytes(),
-            422,
-            Some("body"),
-        ),
-        (
-            json!({"to": "ana@example.org", "subject": subject, "body": body,
-                   "expires_at": "2001-01-01T00:00:00Z"})
-            .to_string()
-            .into_bytes(),
+            with("expires_at", json!("2001-01-01T00:00:00Z")),
             422,
             Some("expires_at"),
         ),
         (
-            json!({"to": "ana@example.org", "subject": subject, "body": body,
-                   "expires": "2999-01-01T00:00:00Z"})
-            .to_string()
-            .into_bytes(),
+            with("expires_at", json!("next week")),
+            422,
+            Some("expires_at"),
+        ),
+        (
+            with("expires", json!("2999-01-01T00:00:00Z")),
             422,
             Some("expires"),
         ),
         (
-            {
-                let mut odd = json!({"to": "ana@example.org", "subject": subject, "body": body});
-                odd[format!("{BODY_MARKER} as a key")] = json!(1);
-                odd.to_string().into_bytes()
-            },
+            with(&format!("{BODY_MARKER} as a key"), json!(1)),
             422,
             None,
         ),
     ];
     for (request, status, field) in cases {
-        let res = portal.send(key, &request).await;
+        let res = portal.send(key, request.as_bytes()).await;
         res.assert_problem(status, field);
         assert!(!res.body.contains("MARKER"), "{}", res.body);
     }
@@ -504,6 +482,14 @@ async fn bad_requests_are_problems_naming_the_field_and_never_repeat_the_content
         portal.send(key, &message("ana@example.org")).await.status,
         201
     );
+    let Store::Sqlite(pool) = &portal.services.store else {
+        unreachable!("a SQLite portal")
+    };
+    let stored: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM messages")
+        .fetch_one(pool)
+        .await
+        .unwrap();
+    assert_eq!(stored, 1, "only the good request stored a message");
     portal.stop().await;
     let mut stored = Vec::new();
     for file in ["portico.db", "portico.db-wal"] {
