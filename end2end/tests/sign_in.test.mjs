@@ -312,7 +312,16 @@ test('staff write to a new patient, who reads and replies; billing cannot open t
   await clinician.page.getByLabel('From').selectOption({ label: 'Cardiology' });
   await clinician.page.getByLabel("Patient's email address").fill(patientEmail);
   await clinician.page.getByLabel('Subject').fill('MARKER-E2E-SUBJECT echo results');
-  await clinician.page.getByLabel('Message').fill('MARKER-E2E-BODY Your echo looks normal.');
+  await clinician.page.getByLabel('Message').fill('MARKER-E2E-BODY Your echo looks normal. https://example.org/echo');
+  // A file that is not a PDF, PNG, JPEG or text is refused by its content, with
+  // the field named, and nothing typed is lost.
+  const files = clinician.page.getByLabel('Attach files (PDF, PNG, JPEG or text)');
+  await files.setInputFiles({ name: 'report.pdf', mimeType: 'application/pdf', buffer: Buffer.from('MZ\x90\x00\x03\x00\x00\x00binary') });
+  await clinician.page.getByRole('button', { name: 'Send securely' }).click();
+  await clinician.page.getByRole('alert').filter({ hasText: 'attachments: only PDF, PNG, JPEG and plain text' }).waitFor();
+  assert.equal(await clinician.page.getByLabel('Subject').inputValue(), 'MARKER-E2E-SUBJECT echo results');
+  const pdf = Buffer.concat([Buffer.from('%PDF-1.4\nMARKER-E2E-PDF\n'), Buffer.alloc(300_000, 7)]);
+  await files.setInputFiles({ name: 'MARKER-E2E-FILE echo.pdf', mimeType: 'application/pdf', buffer: pdf });
   await clinician.page.getByRole('button', { name: 'Send securely' }).click();
   await clinician.page.getByRole('heading', { name: 'MARKER-E2E-SUBJECT echo results' }).waitFor();
   const threadUrl = clinician.page.url();
@@ -340,13 +349,35 @@ test('staff write to a new patient, who reads and replies; billing cannot open t
   await patient.page.getByRole('button', { name: 'Sign in' }).click();
   await patient.page.getByRole('link', { name: 'MARKER-E2E-SUBJECT echo results' }).click();
   await patient.page.getByText('MARKER-E2E-BODY Your echo looks normal.').waitFor();
+  // The address in the body is a link; the body is text, never HTML.
+  await patient.page.getByRole('link', { name: 'https://example.org/echo' }).waitFor();
+  // The PDF downloads whole, as an attachment that the browser must not sniff.
+  const fileLink = patient.page.getByRole('link', { name: 'MARKER-E2E-FILE echo.pdf' });
+  const href = await fileLink.getAttribute('href');
+  const fetched = await patient.page.request.get(href);
+  assert.equal(fetched.status(), 200);
+  assert.match(fetched.headers()['content-disposition'], /^attachment; /);
+  assert.equal(fetched.headers()['x-content-type-options'], 'nosniff');
+  assert.equal(fetched.headers()['content-type'], 'application/pdf');
+  assert.ok(Buffer.compare(await fetched.body(), pdf) === 0, 'the same bytes come back');
+  const [download] = await Promise.all([patient.page.waitForEvent('download'), fileLink.click()]);
+  assert.equal(download.suggestedFilename(), 'MARKER-E2E-FILE echo.pdf');
+  // Someone else's browser gets nothing.
+  const stranger = await browser.newContext();
+  assert.equal((await stranger.request.get(`${BASE_URL}${href}`)).status(), 401);
+  await stranger.close();
   await patient.page.getByLabel('Your reply').fill('Thank you, doctor');
   await patient.page.getByRole('button', { name: 'Send reply' }).click();
   await patient.page.getByText('Thank you, doctor').waitFor();
 
-  // The clinician sees the reply.
-  await clinician.page.reload();
+  // The clinician's mailbox shows the thread unread; the thread shows the reply
+  // and when the patient first read the message.
+  await clinician.page.goto(`${BASE_URL}/staff`);
+  await clinician.page.getByRole('link', { name: 'Cardiology' }).click();
+  await clinician.page.getByText(/· 1 unread/).waitFor();
+  await clinician.page.getByRole('link', { name: 'MARKER-E2E-SUBJECT echo results' }).click();
   await clinician.page.getByText('Thank you, doctor').waitFor();
+  await clinician.page.getByText(/^Read by the patient \d{4}-\d{2}-\d{2}/).waitFor();
 
   // Billing: a clear 403 page.
   const clerk = await enrolledStaff(org, 'billing');
@@ -356,4 +387,17 @@ test('staff write to a new patient, who reads and replies; billing cannot open t
   assert.equal(await clerk.page.getByText('MARKER-E2E').count(), 0);
 
   for (const who of [clinician, patient, clerk]) await who.context.close();
+
+  // Nothing readable at rest, and nothing in any email: no planted marker in
+  // any file under the data directory (database, its journal, the outbox).
+  for (const file of filesUnder(DATA_DIR)) {
+    const bytes = readFileSync(file);
+    assert.equal(bytes.indexOf('MARKER-E2E'), -1, `a marker is readable in ${file}`);
+  }
 });
+
+function filesUnder(dir) {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((entry) =>
+    entry.isDirectory() ? filesUnder(join(dir, entry.name)) : [join(dir, entry.name)],
+  );
+}

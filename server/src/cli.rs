@@ -56,6 +56,37 @@ pub enum Command {
         #[command(subcommand)]
         command: AuditCommand,
     },
+    /// Organization API keys, for the REST API under /api/v1.
+    #[command(name = "api-key")]
+    ApiKey {
+        #[command(subcommand)]
+        command: ApiKeyCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ApiKeyCommand {
+    /// Make a key that sends from this mailbox (and only it), and print its
+    /// secret to stdout: this once, never again.
+    Create {
+        /// The mailbox's id; the key belongs to the mailbox's organization.
+        #[arg(long)]
+        mailbox: String,
+        /// What the key is for, such as "Lab results feed".
+        #[arg(long)]
+        label: String,
+    },
+    /// List an organization's keys, revoked ones included (never a secret).
+    List {
+        /// The organization's id.
+        #[arg(long)]
+        org: String,
+    },
+    /// Revoke a key: from now on it is refused.
+    Revoke {
+        /// The key's id (not its secret).
+        id: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]

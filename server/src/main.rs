@@ -41,6 +41,7 @@ fn main() -> ExitCode {
             Command::Identity { command } => operator::identity(&settings, command).await,
             Command::Audit { command } => operator::audit(&settings, command).await,
             Command::Staff { command } => operator::staff(&settings, command).await,
+            Command::ApiKey { command } => operator::api_key(&settings, command).await,
             Command::Demo { patient } => operator::demo(&settings, &patient).await,
         }
     });

@@ -1,7 +1,7 @@
 //! The operator's commands: `portico keys rotate`, `portico identity erase`,
-//! `portico audit verify|export`. Each does its work in `portico_core`, records
-//! what it did in the audit log (as the system actor `cli`), and prints one
-//! short report. None prints an email address or anything sealed.
+//! `portico audit verify|export`, `portico api-key create|list|revoke`. Each
+//! does its work in `portico_core`, records what it did in the audit log (as
+//! the system actor `cli`), and prints one short report. None prints an email address or anything sealed.
 
 use std::{
     io::{BufRead, IsTerminal, Write},
@@ -15,6 +15,9 @@ use portico_core::{
     vault::{KeyOwner, NormalizedEmail, RotateOptions},
     Error,
 };
+
+mod api_keys;
+pub use api_keys::api_key;
 
 use crate::{
     cli::{AuditCommand, ExportFormatArg, IdentityCommand, KeysCommand, StaffCommand},

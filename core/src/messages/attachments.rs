@@ -388,10 +388,7 @@ mod tests {
         );
         // A page of HTML is not plain text: refused (any other text is served as
         // text/plain with nosniff, so a browser never renders it either).
-        assert_eq!(
-            AttachmentType::sniff(b"<script>alert(1)</script>"),
-            None
-        );
+        assert_eq!(AttachmentType::sniff(b"<script>alert(1)</script>"), None);
         // Executables, archives, binary noise: refused.
         assert_eq!(AttachmentType::sniff(b"MZ\x90\0\x03\0\0\0"), None);
         assert_eq!(AttachmentType::sniff(b"PK\x03\x04\x14\0"), None);

@@ -7,10 +7,10 @@ use tokio::io::AsyncRead;
 
 use super::{
     attachments::{self, AttachmentInfo},
-    check_text, mailbox, Mailbox, Messaging, Reader, StaffMember,
+    check_text, mailbox, Mailbox, Messaging, Reader, Sender,
 };
 use crate::{
-    audit::{Action, AuditEvent, Outcome},
+    audit::{Action, Actor, AuditEvent, Outcome},
     auth::{staff::StaffRole, Client},
     notify::{MailKind, StaffReplyPayload},
     store::{new_id, now_ms, on_pool},
@@ -18,9 +18,43 @@ use crate::{
     Error, Result,
 };
 
+/// Who writes: staff or a system by API key, or the thread's patient.
+#[derive(Clone, Debug)]
+enum Author {
+    Sender(Sender),
+    Patient(String),
+}
+
+impl Author {
+    fn actor(&self) -> Actor {
+        match self {
+            Author::Sender(s) => s.actor(),
+            Author::Patient(id) => Actor::patient(id),
+        }
+    }
+
+    fn kind(&self) -> &'static str {
+        match self {
+            Author::Sender(s) => s.author_kind(),
+            Author::Patient(_) => "patient",
+        }
+    }
+
+    fn id(&self) -> &str {
+        match self {
+            Author::Sender(s) => s.author_id(),
+            Author::Patient(id) => id,
+        }
+    }
+
+    fn is_patient(&self) -> bool {
+        matches!(self, Author::Patient(_))
+    }
+}
+
 /// A message being written.
 pub struct Draft {
-    author: Reader,
+    author: Author,
     mailbox: Mailbox,
     patient_id: String,
     /// None for the first message of a new thread.
@@ -49,7 +83,7 @@ struct StaffNotice {
 impl Messaging<'_> {
     async fn draft_for(
         &self,
-        author: Reader,
+        author: Author,
         mailbox: Mailbox,
         patient_id: String,
         thread_id: Option<String>,
@@ -72,19 +106,21 @@ impl Messaging<'_> {
     }
 
     /// The first message of a thread from `mailbox_id` to whoever has the address
-    /// `to` (the identity is made on first use).
+    /// `to` (the identity is made on first use), by staff whose role may use the
+    /// mailbox or by the mailbox's API key.
     pub async fn draft_thread(
         &self,
-        staff: &StaffMember,
+        sender: impl Into<Sender>,
         mailbox_id: &str,
         to: &NormalizedEmail,
     ) -> Result<Draft> {
+        let sender = sender.into();
         let mailbox = mailbox(self.store, mailbox_id).await?;
-        if !Self::may_use(staff, &mailbox) {
+        if !sender.may_send_from(&mailbox) {
             return Err(Error::Denied);
         }
         let patient = self.vault.identity_for_email(to).await?;
-        self.draft_for(Reader::Staff(staff.clone()), mailbox, patient.id, None)
+        self.draft_for(Author::Sender(sender), mailbox, patient.id, None)
             .await
     }
 
@@ -98,8 +134,12 @@ impl Messaging<'_> {
     ) -> Result<Draft> {
         let row = self.thread_row(thread_id).await?;
         self.authorize(reader, thread_id, &row, client).await?;
+        let author = match reader {
+            Reader::Patient(id) => Author::Patient(id.clone()),
+            Reader::Staff(staff) => Author::Sender(Sender::Staff(staff.clone())),
+        };
         self.draft_for(
-            reader.clone(),
+            author,
             row.mailbox,
             row.patient_id,
             Some(thread_id.to_owned()),
@@ -137,12 +177,12 @@ impl Messaging<'_> {
         attachments::discard(self.store, &draft.attachment_ids()).await
     }
 
-    /// Staff start a thread with whoever has this address. Returns the thread
-    /// and message ids.
+    /// Staff, or a system by API key, start a thread with whoever has this
+    /// address. Returns the thread and message ids.
     #[allow(clippy::too_many_arguments)]
     pub async fn start_thread(
         &self,
-        staff: &StaffMember,
+        sender: impl Into<Sender>,
         mailbox_id: &str,
         to: &NormalizedEmail,
         subject: &str,
@@ -150,7 +190,7 @@ impl Messaging<'_> {
         expires_at: Option<i64>,
         client: &Client,
     ) -> Result<(String, String)> {
-        let draft = self.draft_thread(staff, mailbox_id, to).await?;
+        let draft = self.draft_thread(sender, mailbox_id, to).await?;
         self.send(draft, Some(subject), body, expires_at, client)
             .await
     }
@@ -208,7 +248,7 @@ impl Messaging<'_> {
             });
         }
         check_text(subject, body)?;
-        if expires_at.is_some() && matches!(draft.author, Reader::Patient(_)) {
+        if expires_at.is_some() && draft.author.is_patient() {
             return Err(Error::Invalid {
                 field: "expires_at",
                 problem: "only the sending organization can set an expiry".into(),
@@ -220,13 +260,14 @@ impl Messaging<'_> {
         };
         let body_sealed = draft.recipients.seal(body.as_bytes())?;
         let thread_id = draft.thread_id.clone().unwrap_or_else(new_id);
-        let (patient_notice, staff_notices) = match &draft.author {
-            Reader::Staff(_) => (Some(self.prepare_notice(&draft.patient_id).await?), vec![]),
-            Reader::Patient(_) => (None, self.staff_notices(&draft.mailbox, &thread_id).await?),
+        let (patient_notice, staff_notices) = if draft.author.is_patient() {
+            (None, self.staff_notices(&draft.mailbox, &thread_id).await?)
+        } else {
+            (Some(self.prepare_notice(&draft.patient_id).await?), vec![])
         };
         let (message_id, now) = (new_id(), now_ms());
         let link_expires = now + self.link_lifetime.as_millis() as i64;
-        let (author_kind, author_id) = (draft.author.author_kind(), draft.author.id());
+        let (author_kind, author_id) = (draft.author.kind(), draft.author.id());
         let mailbox = &draft.mailbox;
         let patient_id = &draft.patient_id;
         on_pool!(self.store, |pool| {

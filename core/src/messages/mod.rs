@@ -8,10 +8,12 @@
 
 pub mod access;
 pub mod attachments;
+mod sender;
 
 use futures_util::future::try_join_all;
 
 pub use access::{role_may_use, MailboxKind};
+pub use sender::Sender;
 
 use crate::{
     audit::{Action, Actor, AuditEvent, AuditLog, Outcome},
@@ -109,20 +111,6 @@ impl Reader {
         match self {
             Reader::Patient(id) => Actor::patient(id),
             Reader::Staff(s) => Actor::staff(&s.staff_id),
-        }
-    }
-
-    fn author_kind(&self) -> &'static str {
-        match self {
-            Reader::Patient(_) => "patient",
-            Reader::Staff(_) => "staff",
-        }
-    }
-
-    fn id(&self) -> &str {
-        match self {
-            Reader::Patient(id) => id,
-            Reader::Staff(s) => &s.staff_id,
         }
     }
 }

@@ -1,6 +1,7 @@
-//! The HTTP surface: Leptos pages and server functions, `/healthz`, and the
-//! middleware every response passes through.
+//! The HTTP surface: Leptos pages and server functions, `/healthz`, the REST
+//! API under `/api/v1`, and the middleware every response passes through.
 
+pub mod api;
 mod health;
 mod messages;
 mod request_log;
@@ -121,7 +122,10 @@ pub fn router(state: AppState) -> Router {
         .layer(axum::middleware::from_fn_with_state(
             Arc::new(own_origin),
             same_origin::check,
-        ));
+        ))
+        // Added after the session and same-origin layers, so neither applies:
+        // the API takes a bearer key, never a cookie.
+        .merge(api::routes());
     request_log::apply(router)
         .layer(axum::middleware::from_fn_with_state(
             Arc::new(security::SecurityPolicy::new(&state.settings)),
