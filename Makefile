@@ -20,9 +20,15 @@ STAGE := $(CURDIR)/.ci/stage
 E2E_ADDR := 127.0.0.1:3100
 E2E_URL  := http://localhost:3100
 E2E_DATA := $(CURDIR)/target/e2e-data
+# The test SMTP server (server/tests/support/smtp_server.py, on aiosmtpd): the
+# SMTP tests start their own; the end-to-end portal sends to one on this port.
+E2E_SMTP_PORT := 2525
+AIOSMTPD_VERSION := 1.4.6
+SMTP_VENV := $(CURDIR)/target/smtp-venv
+export TEST_SMTP_PYTHON ?= $(SMTP_VENV)/bin/python
 
 .PHONY: help run test tools test-tools toolchain cargo-leptos wasm-bindgen node-packages \
-        chromium postgres-reachable unit-tests e2e build release sizes lint clean
+        chromium postgres-reachable smtp-server unit-tests e2e build release sizes lint clean
 
 help:
 	@echo "make run    install what is missing, build, serve http://localhost:3000 (SQLite, file mail)"
@@ -45,21 +51,29 @@ test:
 
 ## ---- tests ------------------------------------------------------------------
 
-unit-tests: postgres-reachable
+unit-tests: postgres-reachable smtp-server
 	cargo test --workspace --locked
 
-e2e:
+# The portal sends its mail over SMTP to the test server, which keeps each
+# message as a file under $(E2E_DATA)/maildir; the server is stopped on any exit.
+e2e: smtp-server
 	rm -rf "$(E2E_DATA)"
+	mkdir -m 700 -p "$(E2E_DATA)"
+	"$(TEST_SMTP_PYTHON)" server/tests/support/smtp_server.py --port $(E2E_SMTP_PORT) \
+	  --maildir "$(E2E_DATA)/maildir" >"$(E2E_DATA)/smtp.log" 2>&1 & smtp=$$!; \
+	trap 'kill $$smtp 2>/dev/null; wait $$smtp 2>/dev/null || true' EXIT; \
+	for _ in $$(seq 100); do grep -q ready "$(E2E_DATA)/smtp.log" && break; sleep 0.1; done; \
+	grep -q ready "$(E2E_DATA)/smtp.log" || { echo "the test SMTP server did not start:"; cat "$(E2E_DATA)/smtp.log"; exit 1; }; \
 	PORTICO_LISTEN=$(E2E_ADDR) PORTICO_PUBLIC_URL=$(E2E_URL) PORTICO_DATA_DIR="$(E2E_DATA)" \
-	PORTICO_IDLE_TIMEOUT=20s \
-	E2E_BASE_URL=$(E2E_URL) PORTICO_LOG=info \
+	PORTICO_IDLE_TIMEOUT=20s PORTICO_MAIL_TRANSPORT=smtp+insecure://127.0.0.1:$(E2E_SMTP_PORT) \
+	E2E_BASE_URL=$(E2E_URL) E2E_MAILDIR="$(E2E_DATA)/maildir" PORTICO_LOG=info \
 	cargo leptos end-to-end
 
 ## ---- tools: each installs only when missing or at the wrong version ---------
 
 tools: toolchain cargo-leptos wasm-bindgen node-packages
 
-test-tools: tools chromium postgres-reachable
+test-tools: tools chromium postgres-reachable smtp-server
 
 toolchain:
 	@command -v rustup >/dev/null || { echo "rustup is required (https://rustup.rs)"; exit 1; }
@@ -97,6 +111,16 @@ node-packages:
 chromium:
 	@if [ -x /usr/bin/chromium ]; then echo "chromium is installed"; \
 	else apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium fonts-liberation; fi
+
+# Python with aiosmtpd in a venv under target/, for the test SMTP server.
+smtp-server:
+	@if "$(TEST_SMTP_PYTHON)" -c 'import aiosmtpd' 2>/dev/null; then echo "aiosmtpd is installed"; \
+	else \
+	  command -v python3 >/dev/null || { apt-get update && apt-get install -y python3 python3-venv; }; \
+	  python3 -m venv "$(SMTP_VENV)" || { apt-get update && apt-get install -y python3-venv && python3 -m venv "$(SMTP_VENV)"; }; \
+	  "$(SMTP_VENV)/bin/pip" install --quiet aiosmtpd==$(AIOSMTPD_VERSION); \
+	  "$(TEST_SMTP_PYTHON)" -c 'import aiosmtpd' || { echo "ERROR: aiosmtpd did not install into $(SMTP_VENV)"; exit 1; }; \
+	fi
 
 postgres-reachable:
 	@command -v psql >/dev/null || { apt-get update && apt-get install -y postgresql-client; }

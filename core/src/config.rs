@@ -7,16 +7,20 @@
 
 use std::{fmt, net::SocketAddr, path::PathBuf, str::FromStr, time::Duration};
 
+use lettre::message::Mailbox;
 use url::Url;
 
 /// The environment variable that names the configuration file, as `--config` does.
 pub const CONFIG_FILE_VAR: &str = "PORTICO_CONFIG";
 /// The environment variable read by the log filter, not a setting of its own.
 pub const LOG_VAR: &str = "PORTICO_LOG";
+/// The SMTP password, as an alternative to `smtp_password_file`. Only the
+/// environment can hold it: a password never sits in the settings file.
+pub const SMTP_PASSWORD_VAR: &str = "PORTICO_SMTP_PASSWORD";
 
 /// Every setting, by the name it has in the configuration file. Its environment
 /// variable is `PORTICO_` and the name in capitals.
-pub const SETTING_NAMES: [&str; 12] = [
+pub const SETTING_NAMES: [&str; 17] = [
     "listen",
     "public_url",
     "data_dir",
@@ -29,6 +33,11 @@ pub const SETTING_NAMES: [&str; 12] = [
     "link_lifetime",
     "attachment_max_size",
     "attachments_per_message",
+    "mail_from",
+    "smtp_username",
+    "smtp_password_file",
+    "smtp_ca_file",
+    "smtp_timeout",
 ];
 
 /// The checked settings the portal runs with.
@@ -60,6 +69,12 @@ pub struct Settings {
     pub attachment_max_size: u64,
     /// How many files one message can carry.
     pub attachments_per_message: usize,
+    /// The sender of every email, and the domain of its `Message-ID`.
+    pub mail_from: Mailbox,
+    /// How long one step of talking to the mail server may take (connecting, each
+    /// command); one email may take at most this long in all, and its lease
+    /// lasts a little over twice that.
+    pub smtp_timeout: Duration,
 }
 
 impl Settings {
@@ -129,23 +144,105 @@ impl fmt::Debug for DatabaseUrl {
 pub enum MailTransport {
     /// Write `.eml` files under `<data_dir>/outbox/`: no mail server needed.
     File,
-    /// Send over SMTP: `smtp://host:port` (STARTTLS) or `smtps://host:port` (TLS).
-    Smtp(Url),
+    /// Send over SMTP.
+    Smtp(SmtpSettings),
+}
+
+/// How the connection to the mail server is protected.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SmtpSecurity {
+    /// `smtp://`: STARTTLS, required; no mail or password goes out without it.
+    StartTls,
+    /// `smtps://`: TLS from the first byte.
+    Tls,
+    /// `smtp+insecure://`: no encryption, for a test server on this machine only.
+    InsecureLoopback,
+}
+
+/// Where and how to send mail, from `mail_transport` and the `smtp_*` settings.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SmtpSettings {
+    pub host: String,
+    pub port: u16,
+    pub security: SmtpSecurity,
+    /// User name and password, when the server wants them.
+    pub credentials: Option<(String, SmtpPassword)>,
+    /// A PEM file of extra root certificates to trust beside the system's.
+    pub ca_file: Option<PathBuf>,
+}
+
+/// The SMTP password, or where to read it. `Debug` never shows it.
+#[derive(Clone, PartialEq, Eq)]
+pub enum SmtpPassword {
+    /// Read from this file (its first line) when the sender starts.
+    File(PathBuf),
+    /// Given in `PORTICO_SMTP_PASSWORD`.
+    Value(zeroize::Zeroizing<String>),
+}
+
+impl fmt::Debug for SmtpPassword {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SmtpPassword::File(path) => f.debug_tuple("File").field(path).finish(),
+            SmtpPassword::Value(_) => f.write_str("Value(********)"),
+        }
+    }
 }
 
 impl MailTransport {
     fn parse(value: &str) -> Result<Self, String> {
+        const EXPECTED: &str =
+            "expected `file`, or an smtp://, smtps:// or smtp+insecure:// address";
         if value == "file" {
             return Ok(Self::File);
         }
-        let url = Url::parse(value)
-            .map_err(|_| "expected `file`, or an smtp:// or smtps:// address".to_owned())?;
-        match url.scheme() {
-            "smtp" | "smtps" if url.host_str().is_some() => Ok(Self::Smtp(url)),
-            "smtp" | "smtps" => Err("the smtp address has no host".into()),
-            _ => Err("expected `file`, or an smtp:// or smtps:// address".into()),
+        let url = Url::parse(value).map_err(|_| EXPECTED.to_owned())?;
+        let (security, default_port) = match url.scheme() {
+            "smtp" => (SmtpSecurity::StartTls, 587),
+            "smtps" => (SmtpSecurity::Tls, 465),
+            "smtp+insecure" => (SmtpSecurity::InsecureLoopback, 25),
+            _ => return Err(EXPECTED.into()),
+        };
+        if !url.username().is_empty() || url.password().is_some() {
+            return Err(
+                "put no user name or password in the address: use smtp_username, \
+                 and smtp_password_file or PORTICO_SMTP_PASSWORD"
+                    .into(),
+            );
         }
+        if !matches!(url.path(), "" | "/") || url.query().is_some() || url.fragment().is_some() {
+            return Err(
+                "expected a scheme, a host and a port only, such as smtp://mail.example.org:587"
+                    .into(),
+            );
+        }
+        let host = match url.host() {
+            Some(url::Host::Domain(name)) if !name.is_empty() => name.to_owned(),
+            Some(url::Host::Ipv4(ip)) => ip.to_string(),
+            Some(url::Host::Ipv6(ip)) => ip.to_string(),
+            _ => return Err("the smtp address has no host".into()),
+        };
+        if security == SmtpSecurity::InsecureLoopback && !is_loopback(&host) {
+            return Err(format!(
+                "smtp+insecure:// sends mail unencrypted and is allowed only to this machine \
+                 (localhost, 127.0.0.1 or ::1), not to {host:?}; use smtp:// or smtps://"
+            ));
+        }
+        Ok(Self::Smtp(SmtpSettings {
+            host,
+            port: url.port().unwrap_or(default_port),
+            security,
+            credentials: None,
+            ca_file: None,
+        }))
     }
+}
+
+fn is_loopback(host: &str) -> bool {
+    host.eq_ignore_ascii_case("localhost")
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
 }
 
 /// Where a value came from, for error messages.
@@ -192,6 +289,8 @@ impl ConfigError {
 /// The raw values, by setting name, with where each came from.
 struct Layers {
     values: Vec<(&'static str, String, Source)>,
+    /// `PORTICO_SMTP_PASSWORD`, kept apart: never echoed, never in the file.
+    smtp_password: Option<zeroize::Zeroizing<String>>,
 }
 
 impl Layers {
@@ -207,11 +306,16 @@ impl Layers {
             ("link_lifetime", "30days"),
             ("attachment_max_size", "25MB"),
             ("attachments_per_message", "10"),
+            ("mail_from", "Portico <no-reply@localhost>"),
+            ("smtp_timeout", "30s"),
         ]
         .into_iter()
         .map(|(k, v)| (k, v.to_owned(), Source::Default))
         .collect();
-        Self { values }
+        Self {
+            values,
+            smtp_password: None,
+        }
     }
 
     fn set(&mut self, key: &'static str, value: String, source: Source) {
@@ -235,6 +339,13 @@ impl Layers {
             .parse()
             .map_err(|e: toml::de::Error| file_error(e.message().to_owned()))?;
         for (key, value) in table {
+            if key == "smtp_password" {
+                return Err(file_error(
+                    "a password does not belong in the settings file: use smtp_password_file \
+                     or the environment variable PORTICO_SMTP_PASSWORD"
+                        .into(),
+                ));
+            }
             let Some(name) = SETTING_NAMES.iter().find(|n| **n == key) else {
                 return Err(file_error(format!(
                     "unknown setting `{key}`; the settings are {}",
@@ -268,6 +379,10 @@ impl Layers {
             if var == CONFIG_FILE_VAR || var == LOG_VAR {
                 continue;
             }
+            if var == SMTP_PASSWORD_VAR {
+                self.smtp_password = Some(zeroize::Zeroizing::new(value));
+                continue;
+            }
             let key = suffix.to_ascii_lowercase();
             let Some(name) = SETTING_NAMES.iter().find(|n| **n == key) else {
                 return Err(ConfigError::Invalid {
@@ -278,6 +393,7 @@ impl Layers {
                         SETTING_NAMES
                             .iter()
                             .map(|n| format!("PORTICO_{}", n.to_ascii_uppercase()))
+                            .chain([SMTP_PASSWORD_VAR.to_owned()])
                             .collect::<Vec<_>>()
                             .join(", ")
                     ),
@@ -414,7 +530,23 @@ impl Settings {
             }
             Ok(d)
         })?;
-        let mail_transport = layers.parse("mail_transport", false, MailTransport::parse)?;
+        let mut mail_transport = layers.parse("mail_transport", false, MailTransport::parse)?;
+        if let MailTransport::Smtp(smtp) = &mut mail_transport {
+            smtp.credentials = smtp_credentials(&layers)?;
+            smtp.ca_file = optional_path(&layers, "smtp_ca_file")?;
+        }
+        let mail_from = layers.parse("mail_from", true, |v| {
+            v.parse::<Mailbox>().map_err(|_| {
+                "expected an address such as \"Portico <no-reply@portal.example.org>\"".into()
+            })
+        })?;
+        let smtp_timeout = layers.parse("smtp_timeout", true, |v| {
+            let d = parse_duration(v)?;
+            if d < Duration::from_secs(1) || d > Duration::from_secs(600) {
+                return Err("must be between 1 second and 10 minutes".into());
+            }
+            Ok(d)
+        })?;
         let sign_in_code_digits =
             layers.parse("sign_in_code_digits", true, |v| match v.parse::<u8>() {
                 Ok(n @ 6..=8) => Ok(n),
@@ -455,7 +587,64 @@ impl Settings {
             link_lifetime,
             attachment_max_size,
             attachments_per_message,
+            mail_from,
+            smtp_timeout,
         })
+    }
+}
+
+/// A path setting that may be absent.
+fn optional_path(layers: &Layers, key: &'static str) -> Result<Option<PathBuf>, ConfigError> {
+    match layers.get(key) {
+        Some(_) => layers
+            .parse(key, true, |v| {
+                if v.is_empty() {
+                    Err("must not be empty".into())
+                } else {
+                    Ok(PathBuf::from(v))
+                }
+            })
+            .map(Some),
+        None => Ok(None),
+    }
+}
+
+/// `smtp_username` with `smtp_password_file` or `PORTICO_SMTP_PASSWORD`: all or none.
+fn smtp_credentials(layers: &Layers) -> Result<Option<(String, SmtpPassword)>, ConfigError> {
+    let invalid = |key: &str, from: Source, problem: &str| ConfigError::Invalid {
+        key: key.into(),
+        from,
+        problem: problem.into(),
+    };
+    let file = optional_path(layers, "smtp_password_file")?;
+    let password = match (file, &layers.smtp_password) {
+        (Some(_), Some(_)) => {
+            return Err(invalid(
+                "smtp_password_file",
+                Source::Env(SMTP_PASSWORD_VAR.into()),
+                "give the SMTP password once: in smtp_password_file or in PORTICO_SMTP_PASSWORD, not both",
+            ))
+        }
+        (Some(path), None) => Some(SmtpPassword::File(path)),
+        (None, Some(value)) => Some(SmtpPassword::Value(value.clone())),
+        (None, None) => None,
+    };
+    let username = layers.get("smtp_username").map(|(v, s)| (v.trim(), s));
+    match (username, password) {
+        (Some((name, _)), Some(password)) if !name.is_empty() => {
+            Ok(Some((name.to_owned(), password)))
+        }
+        (Some((_, from)), _) => Err(invalid(
+            "smtp_username",
+            from.clone(),
+            "needs a password too (smtp_password_file or PORTICO_SMTP_PASSWORD), and must not be empty",
+        )),
+        (None, Some(_)) => Err(invalid(
+            "smtp_username",
+            Source::Default,
+            "is missing: an SMTP password was given without a user name",
+        )),
+        (None, None) => Ok(None),
     }
 }
 
@@ -591,6 +780,13 @@ mod tests {
         assert!(s.is_https());
     }
 
+    fn smtp(s: &Settings) -> &SmtpSettings {
+        match &s.mail_transport {
+            MailTransport::Smtp(smtp) => smtp,
+            MailTransport::File => panic!("expected smtp"),
+        }
+    }
+
     #[test]
     fn attachment_limits_take_sizes_and_counts() {
         let s = Settings::load(None, env(&[])).unwrap();
@@ -628,12 +824,117 @@ mod tests {
     fn mail_transport_is_file_or_an_smtp_address() {
         let s = Settings::load(
             None,
-            env(&[("PORTICO_MAIL_TRANSPORT", "smtps://mail.example:465")]),
+            env(&[("PORTICO_MAIL_TRANSPORT", "smtps://mail.example:2465")]),
         )
         .unwrap();
-        assert!(matches!(s.mail_transport, MailTransport::Smtp(ref u) if u.port() == Some(465)));
+        assert_eq!(
+            (smtp(&s).host.as_str(), smtp(&s).port, smtp(&s).security),
+            ("mail.example", 2465, SmtpSecurity::Tls)
+        );
+        let s = Settings::load(
+            None,
+            env(&[("PORTICO_MAIL_TRANSPORT", "smtp://mail.example")]),
+        )
+        .unwrap();
+        assert_eq!(
+            (smtp(&s).port, smtp(&s).security),
+            (587, SmtpSecurity::StartTls)
+        );
+        assert_eq!(smtp(&s).credentials, None);
+        assert_eq!(s.mail_from.to_string(), "Portico <no-reply@localhost>");
+        assert_eq!(s.smtp_timeout, Duration::from_secs(30));
         let err = Settings::load(None, env(&[("PORTICO_MAIL_TRANSPORT", "pigeon")])).unwrap_err();
         assert_eq!(err.key(), Some("mail_transport"));
+        let err =
+            Settings::load(None, env(&[("PORTICO_MAIL_FROM", "not an address")])).unwrap_err();
+        assert_eq!(err.key(), Some("mail_from"));
+    }
+
+    #[test]
+    fn unencrypted_smtp_only_when_asked_and_only_to_this_machine() {
+        for host in ["127.0.0.1:2525", "localhost:2525", "[::1]:2525"] {
+            let value = format!("smtp+insecure://{host}");
+            let s = Settings::load(None, env(&[("PORTICO_MAIL_TRANSPORT", &value)])).unwrap();
+            assert_eq!(smtp(&s).security, SmtpSecurity::InsecureLoopback, "{host}");
+            assert_eq!(smtp(&s).port, 2525);
+        }
+        for host in ["mail.example", "10.0.0.5", "localhost.example.org"] {
+            let value = format!("smtp+insecure://{host}:25");
+            let err = Settings::load(None, env(&[("PORTICO_MAIL_TRANSPORT", &value)])).unwrap_err();
+            assert_eq!(err.key(), Some("mail_transport"), "{host}");
+            let line = err.to_string();
+            assert!(
+                line.contains("only to this machine") && line.contains(host),
+                "{line}"
+            );
+        }
+    }
+
+    #[test]
+    fn an_smtp_password_never_appears_in_the_address_errors_or_debug_output() {
+        let err = Settings::load(
+            None,
+            env(&[("PORTICO_MAIL_TRANSPORT", "smtp://user:hunter2@mail.example")]),
+        )
+        .unwrap_err();
+        assert_eq!(err.key(), Some("mail_transport"));
+        assert!(!err.to_string().contains("hunter2"), "{err}");
+
+        let s = Settings::load(
+            None,
+            env(&[
+                ("PORTICO_MAIL_TRANSPORT", "smtp://mail.example"),
+                ("PORTICO_SMTP_USERNAME", "portal"),
+                ("PORTICO_SMTP_PASSWORD", "hunter2"),
+            ]),
+        )
+        .unwrap();
+        let (user, password) = smtp(&s).credentials.clone().unwrap();
+        assert_eq!(user, "portal");
+        assert!(matches!(password, SmtpPassword::Value(ref v) if v.as_str() == "hunter2"));
+        assert!(!format!("{s:?}").contains("hunter2"));
+
+        let file = "smtp_password = \"hunter2\"\n";
+        let err = Settings::load(Some((Path::new("p.toml"), file)), env(&[])).unwrap_err();
+        assert!(err.to_string().contains("smtp_password_file"), "{err}");
+        assert!(!err.to_string().contains("hunter2"), "{err}");
+    }
+
+    #[test]
+    fn smtp_credentials_come_as_a_pair_and_the_password_once() {
+        let base = [("PORTICO_MAIL_TRANSPORT", "smtps://mail.example")];
+        let with = |extra: &[(&str, &str)]| {
+            let mut pairs = base.to_vec();
+            pairs.extend_from_slice(extra);
+            Settings::load(None, env(&pairs))
+        };
+        let s = with(&[
+            ("PORTICO_SMTP_USERNAME", "portal"),
+            ("PORTICO_SMTP_PASSWORD_FILE", "/run/secrets/smtp"),
+            ("PORTICO_SMTP_CA_FILE", "/etc/portico/ca.pem"),
+        ])
+        .unwrap();
+        assert_eq!(
+            smtp(&s).credentials,
+            Some((
+                "portal".into(),
+                SmtpPassword::File("/run/secrets/smtp".into())
+            ))
+        );
+        assert_eq!(smtp(&s).ca_file, Some(PathBuf::from("/etc/portico/ca.pem")));
+        let alone = with(&[("PORTICO_SMTP_USERNAME", "portal")]).unwrap_err();
+        assert_eq!(alone.key(), Some("smtp_username"));
+        let nameless = with(&[("PORTICO_SMTP_PASSWORD", "x")]).unwrap_err();
+        assert_eq!(nameless.key(), Some("smtp_username"));
+        let twice = with(&[
+            ("PORTICO_SMTP_USERNAME", "portal"),
+            ("PORTICO_SMTP_PASSWORD", "x"),
+            ("PORTICO_SMTP_PASSWORD_FILE", "/run/secrets/smtp"),
+        ])
+        .unwrap_err();
+        assert_eq!(twice.key(), Some("smtp_password_file"));
+        let err = with(&[("PORTICO_SMTP_TIMEOUT", "50ms")]).unwrap_err();
+        assert_eq!(err.key(), Some("smtp_timeout"));
     }
 
     #[test]

@@ -55,6 +55,10 @@ pub enum Error {
     /// a flood of sign-in attempts): try again shortly. Maps to 503.
     #[error("busy: {0}; try again in a moment")]
     Busy(&'static str),
+    /// The mail server did not take an email. The text is fixed words and at most
+    /// an SMTP status code or a TLS detail: never an address or any content.
+    #[error("mail: {0}")]
+    Mail(String),
     /// The root key file (or one of its rotated versions) cannot be used.
     #[error("root key file {}: {problem}", path.display())]
     RootKey {

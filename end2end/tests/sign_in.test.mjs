@@ -1,15 +1,16 @@
-// Signing in as a patient: the notification link, the emailed code (read from
-// the file outbox), the session, signing out, and the idle timeout (the suite's
+// Signing in as a patient: the notification link, the emailed code (as the
+// test SMTP server received it, see ../mail.mjs), the session, signing out, and the idle timeout (the suite's
 // portal runs with PORTICO_IDLE_TIMEOUT=20s, so the warning shows after 10 s).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { BASE_URL, launch, waitForPortal, watchedPage } from '../browser.mjs';
+import { emails, newCode, waitForEmail } from '../mail.mjs';
 
 const DATA_DIR = process.env.PORTICO_DATA_DIR ?? 'target/e2e-data';
-const OUTBOX = join(DATA_DIR, 'outbox');
+
 const PORTICO = process.env.PORTICO_BIN ?? 'target/debug/portico';
 
 let browser;
@@ -29,34 +30,6 @@ function demoLink(patient = `patient-${process.pid}-${++patients}@example.org`) 
   const link = out.split('\n').find((line) => line.includes('/open/'));
   assert.ok(link, `no link in: ${out}`);
   return link.trim();
-}
-
-function emails() {
-  try {
-    return readdirSync(OUTBOX).filter((f) => f.endsWith('.eml'));
-  } catch {
-    return [];
-  }
-}
-
-// Waits for an email that was not there before, and returns its code.
-async function newCode(before, deadlineMs = 20_000) {
-  const until = Date.now() + deadlineMs;
-  while (Date.now() < until) {
-    const fresh = emails().filter((f) => !before.includes(f));
-    if (fresh.length > 0) {
-      const newest = fresh
-        .map((f) => join(OUTBOX, f))
-        .sort((a, b) => statSync(b).mtimeMs - statSync(a).mtimeMs)[0];
-      const mail = readFileSync(newest, 'utf8');
-      assert.doesNotMatch(mail, /diagnos|result|lab|prescription/i, 'no health words in the email');
-      const code = mail.match(/^\s+(\d{6})\s*$/m);
-      assert.ok(code, `no code in: ${mail}`);
-      return code[1];
-    }
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  throw new Error('no email arrived in the outbox');
 }
 
 // A platform authenticator on Chromium's virtual WebAuthn: discoverable
@@ -326,17 +299,13 @@ test('staff write to a new patient, who reads and replies; billing cannot open t
   await clinician.page.getByRole('heading', { name: 'MARKER-E2E-SUBJECT echo results' }).waitFor();
   const threadUrl = clinician.page.url();
 
-  // The notice: who wrote and a link, nothing of the message.
-  const until = Date.now() + 20_000;
-  let notice;
-  while (!notice && Date.now() < until) {
-    const fresh = emails().filter((f) => !before.includes(f));
-    notice = fresh.map((f) => readFileSync(join(OUTBOX, f), 'utf8')).find((m) => m.includes('new secure message'));
-    if (!notice) await new Promise((resolve) => setTimeout(resolve, 100));
-  }
+  // The notice, at the SMTP server: who wrote and a link, nothing of the message.
+  const notice = await waitForEmail(before, (m) => m.subject === 'You have a new secure message');
   assert.ok(notice, 'a notice arrived');
-  assert.doesNotMatch(notice, /MARKER|echo/i);
-  const link = notice.match(/http:\/\/localhost:\d+\/open\/\S+/)[0];
+  assert.doesNotMatch(notice.content, /MARKER|echo/i);
+  assert.match(notice.text, /Riverside Clinic \(demo\) sent you a secure message/);
+  assert.match(notice.html, /<a href="http:\/\/localhost:\d+\/open\//);
+  const link = notice.text.match(/http:\/\/localhost:\d+\/open\/\S+/)[0];
 
   // The patient signs in from the link, reads, replies.
   const patient = await watchedPage(browser);

@@ -142,12 +142,20 @@ impl Server {
 pub async fn serve(settings: Settings) -> Result<(), ServerError> {
     let services = Services::open(&settings).await?;
     let public_url = settings.public_url.clone();
-    crate::workers::start(&settings, &services)?;
+    let workers = crate::workers::start(&settings, &services)?;
     let server = Server::bind(settings, services.clone()).await?;
-    let shutdown = shutdown_signal()?;
+    let signal = shutdown_signal()?;
+    // The signal stops the mail sender at once (after the email in hand) while
+    // requests under way finish.
+    let stop_mail = workers.stopper();
+    let shutdown = async move {
+        signal.await;
+        stop_mail();
+    };
     tracing::info!(address = %server.local_addr()?, "Portico is listening");
     println!("Portico is ready at {public_url}");
     server.run(shutdown).await?;
+    workers.stop().await;
     services.close().await;
     tracing::info!("Portico stopped");
     Ok(())

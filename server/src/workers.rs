@@ -1,49 +1,84 @@
 //! Background work in the server process: sending queued email; removing
 //! expired sessions (each removal of a signed-in session is audited as an idle
-//! timeout); recording message expiries; removing files of abandoned uploads.
+//! timeout); recording message expiries; removing files of abandoned uploads. Logs name counts and outbox ids only: never an address, a code or
+//! a link.
 
 use std::time::Duration;
 
 use portico_core::{
     config::{MailTransport, Settings},
     messages,
-    notify::{deliver_due, FileTransport},
+    notify::{Courier, Delivery, FileTransport, SmtpTransport, Transport},
 };
+use tokio::{sync::watch, task::JoinHandle};
 
 use crate::{serve::Services, ServerError};
 
 /// How often the outbox is looked at.
 const MAIL_EVERY: Duration = Duration::from_millis(500);
+/// How many emails one sender claims at a time.
+const MAIL_BATCH: u32 = 50;
 /// How often expired sessions are swept.
 const SWEEP_EVERY: Duration = Duration::from_secs(30);
 
-/// Starts the workers; they stop when the process does.
-pub fn start(settings: &Settings, services: &Services) -> Result<(), ServerError> {
-    let transport = match &settings.mail_transport {
-        MailTransport::File => FileTransport {
-            dir: settings.data_dir.join("outbox"),
-        },
-        MailTransport::Smtp(_) => {
-            return Err(ServerError::Unsupported(
-                "mail_transport: SMTP sending is not built yet; use \"file\"".into(),
+/// The running workers. The session sweep stops with the process; the mail
+/// sender is stopped with [`Workers::stop`] and finishes the email in hand.
+pub struct Workers {
+    stop: watch::Sender<bool>,
+    mail: JoinHandle<()>,
+}
+
+impl Workers {
+    /// Something that tells the mail sender to stop, for the shutdown signal.
+    pub fn stopper(&self) -> impl FnOnce() + Send + 'static {
+        let stop = self.stop.clone();
+        move || {
+            stop.send_replace(true);
+        }
+    }
+
+    /// Tells the mail sender to stop and waits until it has: the email in hand
+    /// is sent (or fails) and marked, the rest of its claim handed back.
+    pub async fn stop(self) {
+        self.stop.send_replace(true);
+        if let Err(error) = self.mail.await {
+            tracing::error!(%error, "outbox: the sender ended abnormally");
+        }
+    }
+}
+
+/// Starts the workers. A mail transport that cannot be set up (a missing
+/// password or CA file) stops start-up here.
+pub fn start(settings: &Settings, services: &Services) -> Result<Workers, ServerError> {
+    let (stop, stopped) = watch::channel(false);
+    let delivery = Delivery::new(settings.mail_from.clone(), settings.smtp_timeout);
+    let public_url = settings.public_url.clone();
+    let mail = match &settings.mail_transport {
+        MailTransport::File => {
+            let transport = FileTransport {
+                dir: settings.data_dir.join("outbox"),
+            };
+            tracing::info!(dir = %transport.dir.display(), "email is written to files");
+            tokio::spawn(send_mail(
+                services.clone(),
+                transport,
+                public_url,
+                delivery,
+                stopped,
+            ))
+        }
+        MailTransport::Smtp(smtp) => {
+            let transport = SmtpTransport::new(smtp, settings.smtp_timeout)?;
+            tracing::info!(host = %smtp.host, port = smtp.port, security = ?smtp.security, "email is sent over SMTP");
+            tokio::spawn(send_mail(
+                services.clone(),
+                transport,
+                public_url,
+                delivery,
+                stopped,
             ))
         }
     };
-    let mail = services.clone();
-    let public_url = settings.public_url.clone();
-    tokio::spawn(async move {
-        let mut tick = tokio::time::interval(MAIL_EVERY);
-        loop {
-            tick.tick().await;
-            match deliver_due(&mail.store, &mail.vault, &transport, &public_url, 50).await {
-                Ok(0) => {}
-                Ok(n) => {
-                    tracing::info!(emails = n, dir = %transport.dir.display(), "email written to the outbox directory")
-                }
-                Err(error) => tracing::error!(%error, "outbox: sending failed"),
-            }
-        }
-    });
     let sweep = services.clone();
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(SWEEP_EVERY);
@@ -60,5 +95,38 @@ pub fn start(settings: &Settings, services: &Services) -> Result<(), ServerError
             }
         }
     });
-    Ok(())
+    Ok(Workers { stop, mail })
+}
+
+async fn send_mail(
+    services: Services,
+    transport: impl Transport,
+    public_url: url::Url,
+    delivery: Delivery,
+    mut stopped: watch::Receiver<bool>,
+) {
+    let courier = Courier {
+        store: &services.store,
+        vault: &services.vault,
+        transport: &transport,
+        public_url: &public_url,
+        delivery: &delivery,
+    };
+    let mut tick = tokio::time::interval(MAIL_EVERY);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        let gone = tokio::select! {
+            _ = tick.tick() => false,
+            changed = stopped.changed() => changed.is_err(),
+        };
+        if gone || *stopped.borrow() {
+            break;
+        }
+        match courier.deliver(MAIL_BATCH, || *stopped.borrow()).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(emails = n, "email sent"),
+            Err(error) => tracing::error!(%error, "outbox: sending failed"),
+        }
+    }
+    tracing::info!("outbox: sender stopped");
 }

@@ -1,11 +1,14 @@
-//! The outbox table and its sender.
+//! The outbox table and its sender: claim, send, mark sent (see the module notes
+//! in `notify` for why a row can, rarely, be sent twice but never lost).
 
-use std::{future::Future, path::PathBuf};
+use std::{future::Future, path::PathBuf, time::Duration};
+
+use lettre::message::{Mailbox, Message};
 
 use super::{CodePayload, Email, MailKind, NewItemPayload, StaffReplyPayload};
 use crate::{
-    store::{now_ms, on_pool, Store},
-    vault::{KeyOwner, NormalizedEmail, Vault},
+    store::{new_id, now_ms, on_pool, Store},
+    vault::{KeyOwner, Vault},
     Error, Result,
 };
 
@@ -21,41 +24,32 @@ pub const ENQUEUE_FOR_THREAD_SQL: &str =
      payload_sealed, created_at, attempts, next_attempt_at, thread_id) \
      VALUES ($1, $2, $3, $4, $5, $6, 0, $6, $7)";
 
-/// Gives up on an email after this many failed attempts.
+/// Gives up on an email after this many attempts.
 const MAX_ATTEMPTS: i64 = 12;
 
-/// Where email goes: the file transport here, SMTP later.
+/// Where email goes: files, or an SMTP server.
 pub trait Transport: Send + Sync {
-    fn send(
-        &self,
-        to: &NormalizedEmail,
-        email: &Email,
-        message_id: &str,
-    ) -> impl Future<Output = Result<()>> + Send;
+    /// Hands over one email; `Ok` once the other side has taken it (for SMTP,
+    /// the server's 250 after the data). `outbox_id` names the row.
+    fn send(&self, message: &Message, outbox_id: &str) -> impl Future<Output = Result<()>> + Send;
 }
 
-/// Writes each email as `<dir>/<message id>.eml`, readable by its owner only,
-/// for running without a mail server (and for tests to read the codes).
+/// Writes each email as `<dir>/<outbox id>.eml`, readable by its owner only,
+/// for running without a mail server (and for tests to read the codes). The
+/// bytes are those the SMTP transport would send.
 pub struct FileTransport {
     pub dir: PathBuf,
 }
 
 impl Transport for FileTransport {
-    async fn send(&self, to: &NormalizedEmail, email: &Email, message_id: &str) -> Result<()> {
+    async fn send(&self, message: &Message, outbox_id: &str) -> Result<()> {
         let io = |source| Error::Io {
             what: "the outbox directory".into(),
             source,
         };
-        let text = format!(
-            "From: Portico <no-reply@portico.invalid>\r\nTo: <{to}>\r\nSubject: {subject}\r\n\
-             Message-ID: <{message_id}@portico.invalid>\r\nMIME-Version: 1.0\r\n\
-             Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n{body}",
-            to = to.as_str(),
-            subject = email.subject,
-            body = email.text.replace('\n', "\r\n"),
-        );
+        let bytes = message.formatted();
         let dir = self.dir.clone();
-        let name = format!("{message_id}.eml");
+        let name = format!("{outbox_id}.eml");
         tokio::task::spawn_blocking(move || {
             use std::{
                 io::Write,
@@ -73,7 +67,7 @@ impl Transport for FileTransport {
                 .truncate(true)
                 .mode(0o600)
                 .open(&partial)?;
-            file.write_all(text.as_bytes())?;
+            file.write_all(&bytes)?;
             file.sync_all()?;
             std::fs::rename(&partial, dir.join(&name))
         })
@@ -83,9 +77,52 @@ impl Transport for FileTransport {
     }
 }
 
-/// Sends up to `limit` emails that are due, and returns how many went out. A
-/// failed send is retried later with a growing delay; an email whose identity
-/// was erased is dropped.
+/// How a sender works: who it is, the sender address, and its clocks.
+#[derive(Clone, Debug)]
+pub struct Delivery {
+    /// Names this sender's leases; unique per sender.
+    pub worker: String,
+    /// `From:` of every email, and the domain of its `Message-ID`.
+    pub from: Mailbox,
+    /// The longest one email may take; a lease lasts twice this and 5 seconds.
+    pub send_timeout: Duration,
+    /// The wait before the first retry; it doubles with each failure...
+    pub retry_first: Duration,
+    /// ...up to this.
+    pub retry_cap: Duration,
+}
+
+impl Delivery {
+    pub fn new(from: Mailbox, send_timeout: Duration) -> Self {
+        Self {
+            worker: new_id(),
+            from,
+            send_timeout,
+            retry_first: Duration::from_secs(30),
+            retry_cap: Duration::from_secs(3600),
+        }
+    }
+
+    fn lease_ms(&self) -> i64 {
+        millis(self.send_timeout.saturating_mul(2) + Duration::from_secs(5))
+    }
+
+    fn retry_delay_ms(&self, attempts: i64) -> i64 {
+        let doublings = u32::try_from(attempts.saturating_sub(1).clamp(0, 20)).unwrap_or(20);
+        let delay = self
+            .retry_first
+            .saturating_mul(1u32 << doublings)
+            .min(self.retry_cap);
+        millis(delay)
+    }
+}
+
+fn millis(d: Duration) -> i64 {
+    i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
+}
+
+/// Sends up to `limit` emails that are due with a sender of its own (from
+/// `Portico <no-reply@localhost>`), and returns how many went out.
 pub async fn deliver_due(
     store: &Store,
     vault: &Vault,
@@ -93,119 +130,243 @@ pub async fn deliver_due(
     public_url: &url::Url,
     limit: u32,
 ) -> Result<u32> {
-    let now = now_ms();
-    type Row = (String, String, String, Option<String>, Vec<u8>, i64);
-    let due: Vec<Row> = on_pool!(store, |pool| sqlx::query_as(
-        "SELECT id, kind, identity_id, organization_id, payload_sealed, attempts FROM outbox \
-         WHERE sent_at IS NULL AND next_attempt_at <= $1 ORDER BY next_attempt_at LIMIT $2"
-    )
-    .bind(now)
-    .bind(i64::from(limit))
-    .fetch_all(pool)
-    .await)?;
-    let mut sent = 0;
-    for (id, kind, identity_id, organization_id, sealed, attempts) in due {
-        let outcome = send_one(
-            store,
-            vault,
-            transport,
-            public_url,
-            &id,
-            &kind,
-            &identity_id,
-            organization_id.as_deref(),
-            &sealed,
-        )
-        .await;
-        match outcome {
-            Ok(()) => {
-                sent += 1;
-                finish(store, &id, None).await?;
-            }
-            Err(Error::Erased) => finish(store, &id, Some("the recipient was erased")).await?,
-            Err(error) if attempts + 1 >= MAX_ATTEMPTS => {
-                tracing::error!(outbox_id = %id, %error, "email given up after {MAX_ATTEMPTS} attempts");
-                finish(store, &id, Some("given up")).await?;
-            }
-            Err(error) => {
-                tracing::warn!(outbox_id = %id, %error, "email not sent; will retry");
-                let delay = 30_000i64.saturating_mul(1 << attempts.clamp(0, 7));
-                on_pool!(store, |pool| sqlx::query(
-                    "UPDATE outbox SET attempts = attempts + 1, next_attempt_at = $2, \
-                     last_error = $3 WHERE id = $1"
-                )
-                .bind(&id)
-                .bind(now + delay.min(3_600_000))
-                .bind("send failed")
-                .execute(pool)
-                .await
-                .map(|r| r.rows_affected()))?;
-            }
-        }
+    let from = "Portico <no-reply@localhost>"
+        .parse()
+        .map_err(|_| Error::Invalid {
+            field: "mail_from",
+            problem: "the built-in sender does not parse".into(),
+        })?;
+    let delivery = Delivery::new(from, Duration::from_secs(30));
+    Courier {
+        store,
+        vault,
+        transport,
+        public_url,
+        delivery: &delivery,
     }
-    Ok(sent)
-}
-
-#[allow(clippy::too_many_arguments)]
-async fn send_one(
-    store: &Store,
-    vault: &Vault,
-    transport: &impl Transport,
-    public_url: &url::Url,
-    id: &str,
-    kind: &str,
-    identity_id: &str,
-    organization_id: Option<&str>,
-    sealed: &[u8],
-) -> Result<()> {
-    let to = vault.email_of(identity_id).await?;
-    let organization = match organization_id {
-        Some(org) => Some(store.organizations().get(org).await?.display_name),
-        None => None,
-    };
-    let plain = vault
-        .open(sealed, &KeyOwner::Identity(identity_id.to_owned()))
-        .await?;
-    let email = match MailKind::from_name(kind) {
-        Some(MailKind::SignInCode) => {
-            Email::sign_in_code(&CodePayload::from_bytes(&plain)?, organization.as_deref())
-        }
-        Some(MailKind::NewItem) => {
-            let payload = NewItemPayload::from_bytes(&plain)?;
-            let mut link = public_url.clone();
-            link.set_path(&format!("/open/{}", payload.token));
-            Email::new_item(
-                organization.as_deref().unwrap_or("Your care team"),
-                link.as_str(),
-            )
-        }
-        Some(MailKind::StaffReply) => {
-            let payload = StaffReplyPayload::from_bytes(&plain)?;
-            let mut link = public_url.clone();
-            link.set_path(&format!("/thread/{}", payload.thread_id));
-            Email::staff_reply(&payload.mailbox, link.as_str())
-        }
-        None => {
-            return Err(Error::Invalid {
-                field: "kind",
-                problem: format!("no sender for outbox kind {kind:?} yet"),
-            })
-        }
-    };
-    transport.send(&to, &email, id).await
-}
-
-/// Marks an email done (sent, or dropped with `why`) and forgets its sealed payload.
-async fn finish(store: &Store, id: &str, why: Option<&str>) -> Result<()> {
-    on_pool!(store, |pool| sqlx::query(
-        "UPDATE outbox SET sent_at = $2, payload_sealed = $3, last_error = $4 WHERE id = $1"
-    )
-    .bind(id)
-    .bind(now_ms())
-    .bind(Vec::<u8>::new())
-    .bind(why)
-    .execute(pool)
+    .deliver(limit, || false)
     .await
-    .map(|r| r.rows_affected()))?;
-    Ok(())
+}
+
+/// One sender at work: the database, the vault that opens addresses and
+/// payloads, and where the mail goes.
+pub struct Courier<'a, T> {
+    pub store: &'a Store,
+    pub vault: &'a Vault,
+    pub transport: &'a T,
+    pub public_url: &'a url::Url,
+    pub delivery: &'a Delivery,
+}
+
+/// A claimed row: id, kind, identity, organization, sealed payload, due time.
+type Claimed = (String, String, String, Option<String>, Vec<u8>, i64);
+
+impl<T: Transport> Courier<'_, T> {
+    /// Claims up to `limit` due emails and sends them one at a time, each marked
+    /// sent in its own commit as soon as the transport has taken it. Before each
+    /// email it asks `stop`: once that says yes, it finishes nothing more and
+    /// hands the rest of its claim back. Returns how many went out. A failed send
+    /// is retried later with a growing delay; an email whose identity was erased
+    /// is dropped.
+    pub async fn deliver(&self, limit: u32, stop: impl Fn() -> bool) -> Result<u32> {
+        let mut claimed = self.claim(limit).await?;
+        claimed.sort_by(|a, b| (a.5, &a.0).cmp(&(b.5, &b.0)));
+        let mut sent = 0;
+        for (id, kind, identity_id, organization_id, sealed, _) in claimed {
+            if stop() {
+                self.release().await?;
+                break;
+            }
+            let Some(attempts) = self.begin_attempt(&id).await? else {
+                continue; // the lease ran out and another sender has the row now
+            };
+            let send = self.send_one(
+                &id,
+                &kind,
+                &identity_id,
+                organization_id.as_deref(),
+                &sealed,
+            );
+            let outcome = tokio::time::timeout(self.delivery.send_timeout, send)
+                .await
+                .unwrap_or_else(|_| {
+                    Err(Error::Mail("the mail server did not answer in time".into()))
+                });
+            match outcome {
+                Ok(()) => {
+                    self.finish(&id, None).await?;
+                    sent += 1;
+                }
+                Err(Error::Erased) => self.finish(&id, Some("the recipient was erased")).await?,
+                Err(error) if attempts >= MAX_ATTEMPTS => {
+                    tracing::error!(outbox_id = %id, %error, "email given up after {MAX_ATTEMPTS} attempts");
+                    self.finish(&id, Some("given up")).await?;
+                }
+                Err(error) => {
+                    tracing::warn!(outbox_id = %id, attempts, %error, "email not sent; will retry");
+                    self.retry_later(&id, attempts, &error).await?;
+                }
+            }
+        }
+        Ok(sent)
+    }
+
+    /// Leases up to `limit` due rows (unsent, due, and not leased or with a lease
+    /// run out) to this sender, in one statement that other senders wait for
+    /// (SQLite's write lock) or skip past (PostgreSQL's `SKIP LOCKED`).
+    async fn claim(&self, limit: u32) -> Result<Vec<Claimed>> {
+        let now = now_ms();
+        let until = now.saturating_add(self.delivery.lease_ms());
+        let sql = |lock: &str| {
+            format!(
+                "UPDATE outbox SET leased_by = $1, leased_until = $2 WHERE id IN (\
+                 SELECT id FROM outbox WHERE sent_at IS NULL AND next_attempt_at <= $3 \
+                 AND (leased_until IS NULL OR leased_until <= $3) \
+                 ORDER BY next_attempt_at, id LIMIT $4{lock}) \
+                 RETURNING id, kind, identity_id, organization_id, payload_sealed, next_attempt_at"
+            )
+        };
+        let worker = &self.delivery.worker;
+        let rows = match self.store {
+            Store::Sqlite(pool) => {
+                use sqlx::Connection;
+                let mut conn = pool.acquire().await?;
+                let mut tx = conn.begin_with("BEGIN IMMEDIATE").await?;
+                let rows = sqlx::query_as(&sql(""))
+                    .bind(worker)
+                    .bind(until)
+                    .bind(now)
+                    .bind(i64::from(limit))
+                    .fetch_all(&mut *tx)
+                    .await?;
+                tx.commit().await?;
+                rows
+            }
+            Store::Postgres(pool) => {
+                sqlx::query_as(&sql(" FOR UPDATE SKIP LOCKED"))
+                    .bind(worker)
+                    .bind(until)
+                    .bind(now)
+                    .bind(i64::from(limit))
+                    .fetch_all(pool)
+                    .await?
+            }
+        };
+        Ok(rows)
+    }
+
+    /// Renews this sender's lease on a row for one attempt and counts it; `None`
+    /// when the row is no longer this sender's (or was sent meanwhile).
+    async fn begin_attempt(&self, id: &str) -> Result<Option<i64>> {
+        let until = now_ms().saturating_add(self.delivery.lease_ms());
+        let attempts: Option<(i64,)> = on_pool!(self.store, |pool| sqlx::query_as(
+            "UPDATE outbox SET leased_until = $3, attempts = attempts + 1 \
+             WHERE id = $1 AND leased_by = $2 AND sent_at IS NULL RETURNING attempts"
+        )
+        .bind(id)
+        .bind(&self.delivery.worker)
+        .bind(until)
+        .fetch_optional(pool)
+        .await)?;
+        Ok(attempts.map(|(n,)| n))
+    }
+
+    /// Hands back every row this sender still holds, unsent, for another to take now.
+    async fn release(&self) -> Result<()> {
+        on_pool!(self.store, |pool| sqlx::query(
+            "UPDATE outbox SET leased_by = NULL, leased_until = NULL \
+             WHERE leased_by = $1 AND sent_at IS NULL"
+        )
+        .bind(&self.delivery.worker)
+        .execute(pool)
+        .await
+        .map(|r| r.rows_affected()))?;
+        Ok(())
+    }
+
+    /// Sets the next attempt after a growing delay and lets go of the row.
+    /// `last_error` gets fixed words only: never an address or any content.
+    async fn retry_later(&self, id: &str, attempts: i64, error: &Error) -> Result<()> {
+        let why = match error {
+            Error::Mail(problem) => problem.as_str(),
+            _ => "send failed",
+        };
+        let next = now_ms().saturating_add(self.delivery.retry_delay_ms(attempts));
+        on_pool!(self.store, |pool| sqlx::query(
+            "UPDATE outbox SET next_attempt_at = $3, last_error = $4, leased_by = NULL, \
+             leased_until = NULL WHERE id = $1 AND leased_by = $2 AND sent_at IS NULL"
+        )
+        .bind(id)
+        .bind(&self.delivery.worker)
+        .bind(next)
+        .bind(why)
+        .execute(pool)
+        .await
+        .map(|r| r.rows_affected()))?;
+        Ok(())
+    }
+
+    /// Marks an email done (sent, or dropped with `why`) and forgets its sealed
+    /// payload, in a commit of its own.
+    async fn finish(&self, id: &str, why: Option<&str>) -> Result<()> {
+        on_pool!(self.store, |pool| sqlx::query(
+            "UPDATE outbox SET sent_at = $2, payload_sealed = $3, last_error = $4, \
+             leased_by = NULL, leased_until = NULL WHERE id = $1"
+        )
+        .bind(id)
+        .bind(now_ms())
+        .bind(Vec::<u8>::new())
+        .bind(why)
+        .execute(pool)
+        .await
+        .map(|r| r.rows_affected()))?;
+        Ok(())
+    }
+
+    async fn send_one(
+        &self,
+        id: &str,
+        kind: &str,
+        identity_id: &str,
+        organization_id: Option<&str>,
+        sealed: &[u8],
+    ) -> Result<()> {
+        let to = self.vault.email_of(identity_id).await?;
+        let organization = match organization_id {
+            Some(org) => Some(self.store.organizations().get(org).await?.display_name),
+            None => None,
+        };
+        let plain = self
+            .vault
+            .open(sealed, &KeyOwner::Identity(identity_id.to_owned()))
+            .await?;
+        let email = match MailKind::from_name(kind) {
+            Some(MailKind::SignInCode) => {
+                Email::sign_in_code(&CodePayload::from_bytes(&plain)?, organization.as_deref())
+            }
+            Some(MailKind::NewItem) => {
+                let payload = NewItemPayload::from_bytes(&plain)?;
+                let mut link = self.public_url.clone();
+                link.set_path(&format!("/open/{}", payload.token));
+                Email::new_item(
+                    organization.as_deref().unwrap_or("Your care team"),
+                    link.as_str(),
+                )
+            }
+            Some(MailKind::StaffReply) => {
+                let payload = StaffReplyPayload::from_bytes(&plain)?;
+                let mut link = self.public_url.clone();
+                link.set_path(&format!("/thread/{}", payload.thread_id));
+                Email::staff_reply(&payload.mailbox, link.as_str())
+            }
+            None => {
+                return Err(Error::Invalid {
+                    field: "kind",
+                    problem: format!("no sender for outbox kind {kind:?} yet"),
+                })
+            }
+        };
+        let message = email.to_message(&self.delivery.from, &to, id)?;
+        self.transport.send(&message, id).await
+    }
 }

@@ -1,0 +1,250 @@
+//! Test support: a real SMTP server (smtp_server.py, on aiosmtpd) in a child
+//! process, and `portico serve` with its log captured. Both are killed when
+//! dropped.
+
+#![allow(dead_code)]
+
+use std::{
+    io::{BufRead, BufReader},
+    path::{Path, PathBuf},
+    process::{Child, Command, Stdio},
+    sync::{Arc, Mutex},
+    time::{Duration, Instant},
+};
+
+/// Polls `check` every 20 ms until it gives a value, failing with `what` at the deadline.
+pub fn wait_for<T>(what: &str, within: Duration, mut check: impl FnMut() -> Option<T>) -> T {
+    let deadline = Instant::now() + within;
+    loop {
+        if let Some(value) = check() {
+            return value;
+        }
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// A port nobody listens on now.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
+
+/// The Python with aiosmtpd: `TEST_SMTP_PYTHON` (the Makefile sets it), else
+/// the Makefile's venv under target/ when it exists.
+fn python() -> PathBuf {
+    if let Some(path) = std::env::var_os("TEST_SMTP_PYTHON") {
+        return path.into();
+    }
+    let venv = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/smtp-venv/bin/python");
+    assert!(
+        venv.exists(),
+        "these tests need Python with aiosmtpd: run `make test-tools` (it installs it into \
+         target/smtp-venv), or set TEST_SMTP_PYTHON to a python that has it"
+    );
+    venv
+}
+
+/// What the test SMTP server offers and demands.
+#[derive(Default, Clone)]
+pub struct SmtpOptions {
+    /// PEM certificate and key: STARTTLS offered and required.
+    pub tls: Option<(PathBuf, PathBuf)>,
+    /// AUTH required with this user and password.
+    pub auth: Option<(String, String)>,
+    /// Stall at RCPT for the first recipient matching this regex.
+    pub stall: Option<String>,
+}
+
+pub struct SmtpServer {
+    child: Child,
+    pub port: u16,
+    pub maildir: PathBuf,
+    /// Created when the server stalls.
+    pub stall_signal: PathBuf,
+}
+
+impl SmtpServer {
+    /// Starts the server on `port`, keeping mail in `dir/maildir`, and waits until it is ready.
+    pub fn start(dir: &Path, port: u16, options: &SmtpOptions) -> Self {
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/support/smtp_server.py");
+        let maildir = dir.join("maildir");
+        let stall_signal = dir.join("stalled");
+        let mut cmd = Command::new(python());
+        cmd.arg(script)
+            .arg("--port")
+            .arg(port.to_string())
+            .arg("--maildir")
+            .arg(&maildir)
+            .arg("--stall-signal")
+            .arg(&stall_signal)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit());
+        if let Some((cert, key)) = &options.tls {
+            cmd.arg("--tls-cert").arg(cert).arg("--tls-key").arg(key);
+        }
+        if let Some((user, password)) = &options.auth {
+            cmd.args(["--auth-user", user, "--auth-password", password]);
+        }
+        if let Some(pattern) = &options.stall {
+            cmd.args(["--stall", pattern]);
+        }
+        let mut child = cmd.spawn().expect("start the test SMTP server");
+        let mut stdout = BufReader::new(child.stdout.take().expect("piped"));
+        let mut line = String::new();
+        let ready = stdout.read_line(&mut line).is_ok() && line.trim() == "ready";
+        let mut server = Self {
+            child,
+            port,
+            maildir,
+            stall_signal,
+        };
+        if !ready {
+            server.kill();
+            panic!("the test SMTP server did not start (is aiosmtpd installed?)");
+        }
+        server
+    }
+
+    /// Every message received so far, in order.
+    pub fn messages(&self) -> Vec<String> {
+        let mut names: Vec<_> = std::fs::read_dir(&self.maildir)
+            .map(|dir| {
+                dir.filter_map(|e| e.ok().map(|e| e.path()))
+                    .filter(|p| p.extension().is_some_and(|x| x == "eml"))
+                    .collect()
+            })
+            .unwrap_or_default();
+        names.sort();
+        names
+            .iter()
+            .map(|p| std::fs::read_to_string(p).expect("a received message"))
+            .collect()
+    }
+
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for SmtpServer {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// Counts received messages by `Message-ID`.
+pub fn by_message_id(messages: &[String]) -> std::collections::BTreeMap<String, usize> {
+    let mut counts = std::collections::BTreeMap::new();
+    for mail in messages {
+        let id = header(mail, "Message-ID").unwrap_or_else(|| panic!("no Message-ID in {mail}"));
+        *counts.entry(id).or_insert(0) += 1;
+    }
+    counts
+}
+
+/// A header's value (unfolded), from a raw message.
+pub fn header(mail: &str, name: &str) -> Option<String> {
+    let head = mail.split("\r\n\r\n").next()?;
+    let unfolded = head.replace("\r\n ", " ").replace("\r\n\t", " ");
+    unfolded.lines().find_map(|line| {
+        let (key, value) = line.split_once(':')?;
+        key.eq_ignore_ascii_case(name)
+            .then(|| value.trim().to_owned())
+    })
+}
+
+/// `portico serve` as a child process, its log (stdout and stderr) captured.
+pub struct Portico {
+    child: Child,
+    pub log: Arc<Mutex<String>>,
+    readers: Vec<std::thread::JoinHandle<()>>,
+}
+
+impl Portico {
+    /// Starts `portico serve` with only these `PORTICO_*` settings, and waits until it is ready.
+    pub fn serve(env: &[(&str, String)]) -> Self {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_portico"));
+        for (key, _) in std::env::vars_os() {
+            if key.to_string_lossy().starts_with("PORTICO_") {
+                cmd.env_remove(key);
+            }
+        }
+        let port = free_port();
+        cmd.env("PORTICO_LISTEN", format!("127.0.0.1:{port}"))
+            .env("PORTICO_LOG", "info")
+            .envs(env.iter().map(|(k, v)| (k, v)))
+            .arg("serve")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let mut child = cmd.spawn().expect("start portico");
+        let log = Arc::new(Mutex::new(String::new()));
+        let (ready_tx, ready_rx) = std::sync::mpsc::channel();
+        let mut readers = Vec::new();
+        for stream in [
+            Box::new(child.stdout.take().expect("piped")) as Box<dyn std::io::Read + Send>,
+            Box::new(child.stderr.take().expect("piped")),
+        ] {
+            let (log, ready) = (log.clone(), ready_tx.clone());
+            readers.push(std::thread::spawn(move || {
+                for line in BufReader::new(stream).lines().map_while(Result::ok) {
+                    if line.contains("Portico is ready") {
+                        let _ = ready.send(());
+                    }
+                    let mut log = log.lock().unwrap_or_else(|e| e.into_inner());
+                    log.push_str(&line);
+                    log.push('\n');
+                }
+            }));
+        }
+        let mut portico = Self {
+            child,
+            log,
+            readers,
+        };
+        if ready_rx.recv_timeout(Duration::from_secs(60)).is_err() {
+            portico.kill();
+            panic!("portico did not become ready:\n{}", portico.log());
+        }
+        portico
+    }
+
+    pub fn log(&self) -> String {
+        self.log.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// SIGKILL: the process dies at once, in whatever it was doing.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// SIGTERM, then waits (up to 30 s) for it to exit; returns whether it exited 0.
+    pub fn terminate(&mut self) -> bool {
+        let sent = Command::new("kill")
+            .arg("-TERM")
+            .arg(self.child.id().to_string())
+            .status()
+            .is_ok_and(|s| s.success());
+        assert!(sent, "could not signal portico");
+        let status = wait_for(
+            "portico to stop on SIGTERM",
+            Duration::from_secs(30),
+            || self.child.try_wait().ok().flatten(),
+        );
+        // The pipes are closed now: the readers end once they have read it all.
+        for reader in self.readers.drain(..) {
+            let _ = reader.join();
+        }
+        status.success()
+    }
+}
+
+impl Drop for Portico {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
