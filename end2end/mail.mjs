@@ -72,9 +72,10 @@ export async function waitForEmail(before, wanted = () => true, deadlineMs = 20_
   throw new Error(`no email arrived at the SMTP server (maildir ${MAILDIR})`);
 }
 
-// Waits for a new email and returns its sign-in code (from the text part).
+// Waits for a new sign-in code email (notices may arrive meanwhile) and returns
+// its code (from the text part).
 export async function newCode(before, deadlineMs = 20_000) {
-  const mail = await waitForEmail(before, () => true, deadlineMs);
+  const mail = await waitForEmail(before, (m) => m.text.includes('sign-in code'), deadlineMs);
   assert.doesNotMatch(mail.content, /diagnos|result|lab|prescription/i, 'no health words in the email');
   const code = mail.text.match(/^\s+(\d{6})\s*$/m);
   assert.ok(code, `no code in: ${mail.raw}`);

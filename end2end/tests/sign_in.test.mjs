@@ -323,7 +323,7 @@ test('staff write to a new patient, who reads and replies; billing cannot open t
   // The PDF downloads whole, as an attachment that the browser must not sniff.
   const fileLink = patient.page.getByRole('link', { name: 'MARKER-E2E-FILE echo.pdf' });
   const href = await fileLink.getAttribute('href');
-  const fetched = await patient.page.request.get(href);
+  const fetched = await patient.page.request.get(`${BASE_URL}${href}`);
   assert.equal(fetched.status(), 200);
   assert.match(fetched.headers()['content-disposition'], /^attachment; /);
   assert.equal(fetched.headers()['x-content-type-options'], 'nosniff');
