@@ -50,6 +50,10 @@ pub struct MessageLine {
     pub files: Vec<FileLine>,
     /// For staff: "Read by the patient on …", or that it is not read yet.
     pub receipt: Option<String>,
+    /// For staff: the organization's message may still be withdrawn.
+    pub may_withdraw: bool,
+    /// For staff: when it was withdrawn (they still see its text).
+    pub withdrawn: Option<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -99,6 +103,13 @@ pub async fn thread(id: String) -> Result<ThreadPage, ServerFnError> {
 #[server(endpoint = "my_mailboxes")]
 pub async fn my_mailboxes() -> Result<Vec<MailboxLine>, ServerFnError> {
     messaging_ssr::my_mailboxes().await
+}
+
+/// Staff withdraw their organization's message: the patient then sees only
+/// that it was withdrawn, by whom and on which day.
+#[server(endpoint = "withdraw")]
+pub async fn withdraw(message_id: String) -> Result<(), ServerFnError> {
+    messaging_ssr::withdraw(&message_id).await
 }
 
 /// A mailbox's threads with unread counts, for staff whose role allows it.

@@ -348,6 +348,16 @@ test('staff write to a new patient, who reads and replies; billing cannot open t
   await clinician.page.getByText('Thank you, doctor').waitFor();
   await clinician.page.getByText(/^Read by the patient \d{4}-\d{2}-\d{2}/).waitFor();
 
+  // The clinician withdraws the first message: the patient then sees who
+  // withdrew it and on which day, and nothing more (no words, no file).
+  await clinician.page.getByRole('button', { name: 'Withdraw this message' }).click();
+  await clinician.page.getByText(/^Withdrawn \d{4}-\d{2}-\d{2}/).waitFor();
+  await patient.page.reload();
+  await patient.page.getByText(/^This message was withdrawn by Riverside Clinic \(demo\) on \d{4}-\d{2}-\d{2}\.$/).waitFor();
+  assert.equal(await patient.page.getByText('MARKER-E2E-BODY').count(), 0);
+  assert.equal(await patient.page.getByRole('link', { name: 'MARKER-E2E-FILE echo.pdf' }).count(), 0);
+  assert.equal((await patient.page.request.get(`${BASE_URL}${href}`)).status(), 404);
+
   // Billing: a clear 403 page.
   const clerk = await enrolledStaff(org, 'billing');
   const res = await clerk.page.goto(threadUrl);

@@ -129,6 +129,13 @@ pub async fn thread(id: &str) -> Result<ThreadPage, ServerFnError> {
                     }
                     _ => None,
                 },
+                may_withdraw: matches!(reader, Reader::Staff(_))
+                    && m.author_kind != "patient"
+                    && m.withdrawn_at.is_none(),
+                withdrawn: match reader {
+                    Reader::Staff(_) => m.withdrawn_at.map(|at| format!("Withdrawn {}", when(at))),
+                    Reader::Patient(_) => None,
+                },
                 id: m.id,
                 from_patient: m.author_kind == "patient",
                 sent: when(m.sent_at),
@@ -155,6 +162,15 @@ pub async fn my_mailboxes() -> Result<Vec<MailboxLine>, ServerFnError> {
             unread_threads: m.unread_threads,
         })
         .collect())
+}
+
+pub async fn withdraw(message_id: &str) -> Result<(), ServerFnError> {
+    let p = portal()?;
+    let member = staff_member(&p).await?;
+    messaging(&p)
+        .revoke(&member, message_id, &client().await)
+        .await
+        .map_err(failed)
 }
 
 pub async fn mailbox(id: &str) -> Result<MailboxPage, ServerFnError> {

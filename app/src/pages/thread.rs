@@ -7,7 +7,9 @@ use leptos_meta::Title;
 use leptos_router::hooks::use_params_map;
 
 use super::sign_in::error_text;
-use crate::messaging::{forms::post_form, text::BodyText, thread, FileLine, MessageLine, Shown};
+use crate::messaging::{
+    forms::post_form, text::BodyText, thread, FileLine, MessageLine, Shown, Withdraw,
+};
 
 /// What file inputs accept (the server checks the content itself).
 pub const ACCEPTED_FILES: &str =
@@ -28,7 +30,7 @@ pub fn ThreadPage() -> impl IntoView {
                         <p class="from">{format!("{} · {}", t.organization, t.mailbox)}</p>
                         <h1>{t.subject.clone().unwrap_or_else(|| "Withdrawn message".to_owned())}</h1>
                         <ol class="messages">
-                            {t.messages.into_iter().map(message).collect_view()}
+                            {t.messages.into_iter().map(|m| message(m, sent)).collect_view()}
                         </ol>
                         <ReplyForm thread_id=id() sent=sent/>
                     </section>
@@ -44,7 +46,14 @@ pub fn ThreadPage() -> impl IntoView {
     }
 }
 
-fn message(m: MessageLine) -> impl IntoView {
+fn message(m: MessageLine, sent: RwSignal<u32>) -> impl IntoView {
+    let withdraw = ServerAction::<Withdraw>::new();
+    Effect::new(move |_| {
+        if let Some(Ok(())) = withdraw.value().get() {
+            sent.update(|n| *n += 1);
+        }
+    });
+    let id = m.id.clone();
     let from = if m.from_patient {
         "patient"
     } else {
@@ -68,6 +77,13 @@ fn message(m: MessageLine) -> impl IntoView {
                 </ul>
             </Show>
             {m.receipt.map(|r| view! { <p class="receipt">{r}</p> })}
+            {m.withdrawn.map(|w| view! { <p class="receipt">{w}</p> })}
+            <Show when=move || m.may_withdraw>
+                <button type="button" class="secondary"
+                    on:click={let id = id.clone(); move |_| { withdraw.dispatch(Withdraw { message_id: id.clone() }); }}>
+                    "Withdraw this message"
+                </button>
+            </Show>
         </li>
     }
 }

@@ -141,6 +141,8 @@ pub struct MessageView {
     /// For staff, on a message to the patient: when the patient first opened
     /// it (from the audit log).
     pub first_read_by_patient: Option<i64>,
+    /// When it was revoked or expired (staff still see its text).
+    pub withdrawn_at: Option<i64>,
 }
 
 /// A line of a patient's inbox.
@@ -404,6 +406,7 @@ impl Messaging<'_> {
                 content,
                 attachments,
                 first_read_by_patient,
+                withdrawn_at: withdrawn_on,
             });
         }
         let everything_withdrawn = matches!(reader, Reader::Patient(_))

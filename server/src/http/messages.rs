@@ -48,7 +48,7 @@ struct Problem {
 }
 
 /// A refusal, with its status and the field at fault.
-struct Refusal {
+pub struct Refusal {
     status: StatusCode,
     error: String,
     field: Option<&'static str>,
@@ -280,6 +280,28 @@ fn answer(thread_id: String, message_id: String, json: bool) -> Response {
     }
 }
 
+/// Who is asking, as every handler here needs it.
+struct Caller {
+    json: bool,
+    client: Client,
+    portal: Portal,
+}
+
+impl Caller {
+    fn of(state: &AppState, address: SocketAddr, headers: &HeaderMap) -> Self {
+        Self {
+            json: wants_json(headers),
+            client: client_of(address, headers),
+            portal: portal_of(state),
+        }
+    }
+
+    /// The signed-in reader, or 401.
+    async fn reader(&self, session: &Session) -> Result<Reader, Refusal> {
+        reader(&self.portal, session, &self.client, self.json).await
+    }
+}
+
 /// `POST /messages`: staff start a thread (mailbox_id, email, subject, body,
 /// expires_in_days, then files).
 pub async fn compose(
@@ -288,16 +310,13 @@ pub async fn compose(
     session: Session,
     headers: HeaderMap,
     multipart: Multipart,
-) -> Response {
-    let json = wants_json(&headers);
-    let client = client_of(address, &headers);
-    let p = portal_of(&state);
-    let staff = match reader(&p, &session, &client, json).await {
-        Ok(Reader::Staff(staff)) => staff,
-        Ok(Reader::Patient(_)) => return Refusal::of(Error::Denied, json).into_response(),
-        Err(refusal) => return refusal.into_response(),
+) -> Result<Response, Refusal> {
+    let c = Caller::of(&state, address, &headers);
+    let json = c.json;
+    let Reader::Staff(staff) = c.reader(&session).await? else {
+        return Err(Refusal::of(Error::Denied, json));
     };
-    let m = messaging(&p);
+    let m = messaging(&c.portal);
     let (m, staff) = (&m, &staff);
     let start = |form: Form| async move {
         let to = NormalizedEmail::parse(form.get("email")).map_err(|e| Refusal::of(e, json))?;
@@ -305,41 +324,27 @@ pub async fn compose(
             .await
             .map_err(|e| Refusal::of(e, json))
     };
-    let (form, draft) = match read_form(m, multipart, json, start).await {
-        Ok(read) => read,
-        Err(refusal) => return refusal.into_response(),
-    };
+    let (form, draft) = read_form(m, multipart, json, start).await?;
     let expires_at = match form.get("expires_in_days") {
         "" => None,
         days => match days.parse::<i64>() {
             Ok(d @ 1..=365) => Some(portico_core::store::now_ms() + d * 86_400_000),
             _ => {
                 let _ = m.discard(draft).await;
-                let refusal = Refusal {
+                let problem = "expires_in_days: must be 1 to 365 days";
+                return Err(Refusal {
                     field: Some("expires_in_days"),
-                    ..Refusal::new(
-                        StatusCode::BAD_REQUEST,
-                        "expires_in_days: must be 1 to 365 days",
-                        json,
-                    )
-                };
-                return refusal.into_response();
+                    ..Refusal::new(StatusCode::BAD_REQUEST, problem, json)
+                });
             }
         },
     };
-    match m
-        .send(
-            draft,
-            Some(form.get("subject")),
-            form.get("body"),
-            expires_at,
-            &client,
-        )
+    let subject = Some(form.get("subject"));
+    let (thread_id, message_id) = m
+        .send(draft, subject, form.get("body"), expires_at, &c.client)
         .await
-    {
-        Ok((thread_id, message_id)) => answer(thread_id, message_id, json),
-        Err(error) => Refusal::of(error, json).into_response(),
-    }
+        .map_err(|e| Refusal::of(e, json))?;
+    Ok(answer(thread_id, message_id, json))
 }
 
 /// `POST /thread/{id}/reply`: the patient or staff reply (body, then files).
@@ -350,28 +355,22 @@ pub async fn reply(
     session: Session,
     headers: HeaderMap,
     multipart: Multipart,
-) -> Response {
-    let json = wants_json(&headers);
-    let client = client_of(address, &headers);
-    let p = portal_of(&state);
-    let who = match reader(&p, &session, &client, json).await {
-        Ok(who) => who,
-        Err(refusal) => return refusal.into_response(),
-    };
-    let m = messaging(&p);
+) -> Result<Response, Refusal> {
+    let c = Caller::of(&state, address, &headers);
+    let json = c.json;
+    let who = c.reader(&session).await?;
+    let m = messaging(&c.portal);
     let start = |_: Form| async {
-        m.draft_reply(&who, &thread_id, &client)
+        m.draft_reply(&who, &thread_id, &c.client)
             .await
             .map_err(|e| Refusal::of(e, json))
     };
-    let (form, draft) = match read_form(&m, multipart, json, start).await {
-        Ok(read) => read,
-        Err(refusal) => return refusal.into_response(),
-    };
-    match m.send(draft, None, form.get("body"), None, &client).await {
-        Ok((thread_id, message_id)) => answer(thread_id, message_id, json),
-        Err(error) => Refusal::of(error, json).into_response(),
-    }
+    let (form, draft) = read_form(&m, multipart, json, start).await?;
+    let (thread_id, message_id) = m
+        .send(draft, None, form.get("body"), None, &c.client)
+        .await
+        .map_err(|e| Refusal::of(e, json))?;
+    Ok(answer(thread_id, message_id, json))
 }
 
 /// `GET /attachments/{id}`: the file, opened as it streams out, always as a
@@ -383,17 +382,13 @@ pub async fn download(
     Path(id): Path<String>,
     session: Session,
     headers: HeaderMap,
-) -> Response {
-    let client = client_of(address, &headers);
-    let p = portal_of(&state);
-    let who = match reader(&p, &session, &client, false).await {
-        Ok(who) => who,
-        Err(refusal) => return refusal.into_response(),
-    };
-    let found = match messaging(&p).download(&who, &id, &client).await {
-        Ok(found) => found,
-        Err(error) => return Refusal::of(error, false).into_response(),
-    };
+) -> Result<Response, Refusal> {
+    let c = Caller::of(&state, address, &headers);
+    let who = c.reader(&session).await?;
+    let found = messaging(&c.portal)
+        .download(&who, &id, &c.client)
+        .await
+        .map_err(|e| Refusal::of(e, false))?;
     let (mut plain_in, plain_out) = tokio::io::duplex(256 * 1024);
     let (store, vault, owner) = (
         state.store.clone(),
@@ -424,7 +419,7 @@ pub async fn download(
     if let Ok(value) = HeaderValue::from_str(&content_disposition(&info.name)) {
         h.insert(header::CONTENT_DISPOSITION, value);
     }
-    response
+    Ok(response)
 }
 
 /// `attachment`, with an ASCII fallback name and the UTF-8 name (RFC 6266).
