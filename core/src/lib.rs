@@ -5,6 +5,7 @@ pub mod api_keys;
 pub mod audit;
 pub mod auth;
 pub mod config;
+pub mod eob;
 pub mod error;
 pub mod messages;
 pub mod notify;
