@@ -34,8 +34,8 @@
 //! shown as columns. A line's amounts are its item's adjudications (or, when the
 //! item has none, the sum of its details'); several adjudications of one column
 //! add up. Each amount is rounded half away from zero to the cent. When no
-//! `memberliability` is given, "you may owe" is deductible + copay + coinsurance
-//! + not covered, and the line says it is an estimate. Totals are the sums of
+//! `memberliability` is given, "you may owe" is the sum of deductible, copay,
+//! coinsurance and not covered, and the line says it is an estimate. Totals are the sums of
 //! the lines, so the statement adds up; the EOB's own `total` list is shown too.
 
 pub mod model;
