@@ -111,18 +111,27 @@ async fn session() -> Result<Session, ServerFnError> {
 /// The client's address and user agent, for the audit log.
 pub(crate) async fn client() -> Client {
     let parts: Option<http::request::Parts> = use_context();
-    let address = parts
-        .as_ref()
-        .and_then(|p| p.extensions.get::<axum::extract::ConnectInfo<SocketAddr>>())
-        .map(|c| c.0.ip());
-    let user_agent = parts
-        .as_ref()
-        .and_then(|p| p.headers.get(http::header::USER_AGENT))
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned);
+    match parts {
+        Some(parts) => client_of(
+            parts
+                .extensions
+                .get::<axum::extract::ConnectInfo<SocketAddr>>()
+                .map(|c| c.0.ip()),
+            &parts.headers,
+        ),
+        None => Client::default(),
+    }
+}
+
+/// The client of a request from its address and headers (its user agent), for
+/// handlers outside the server functions too.
+pub fn client_of(address: Option<std::net::IpAddr>, headers: &http::HeaderMap) -> Client {
     Client {
         address,
-        user_agent,
+        user_agent: headers
+            .get(http::header::USER_AGENT)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned),
     }
 }
 

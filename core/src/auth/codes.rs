@@ -133,7 +133,7 @@ impl SignInCodes<'_> {
         let sealed = self
             .vault
             .seal(
-                &payload.to_bytes(),
+                &crate::notify::Payload::to_bytes(&payload),
                 &[KeyOwner::Identity(identity_id.to_owned())],
             )
             .await?;

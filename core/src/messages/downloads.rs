@@ -21,8 +21,23 @@ pub struct Download {
     pub owner: KeyOwner,
 }
 
-fn parse_type(mime: &str) -> Result<AttachmentType> {
-    AttachmentType::from_mime(mime).ok_or(Error::Crypto("an attachment type is unknown"))
+/// An attachment's stored facts, its name opened with `key`.
+async fn info_of(
+    m: &Messaging<'_>,
+    id: String,
+    name_sealed: &[u8],
+    mime: &str,
+    size: i64,
+    key: &KeyOwner,
+) -> Result<AttachmentInfo> {
+    let name = m.vault.open(name_sealed, key).await?;
+    Ok(AttachmentInfo {
+        id,
+        name: String::from_utf8_lossy(&name).into_owned(),
+        content_type: AttachmentType::from_mime(mime)
+            .ok_or(Error::Crypto("an attachment type is unknown"))?,
+        size: size.max(0) as u64,
+    })
 }
 
 impl Messaging<'_> {
@@ -43,13 +58,7 @@ impl Messaging<'_> {
         })?;
         let mut out = Vec::with_capacity(rows.len());
         for (id, name_sealed, mime, size) in rows {
-            let name = self.vault.open(&name_sealed, key).await?;
-            out.push(AttachmentInfo {
-                id,
-                name: String::from_utf8_lossy(&name).into_owned(),
-                content_type: parse_type(&mime)?,
-                size: size.max(0) as u64,
-            });
+            out.push(info_of(self, id, &name_sealed, &mime, size, key).await?);
         }
         Ok(out)
     }
@@ -63,30 +72,43 @@ impl Messaging<'_> {
         attachment_id: &str,
         client: &Client,
     ) -> Result<Download> {
-        type Row = (String, String, Option<i64>, Option<i64>);
+        type Row = (
+            String,
+            String,
+            Option<i64>,
+            Option<i64>,
+            Vec<u8>,
+            String,
+            i64,
+        );
         let row: Option<Row> = on_pool!(self.store, |pool| {
             sqlx::query_as(
-                "SELECT m.thread_id, m.id, m.revoked_at, m.expires_at FROM attachments a \
+                "SELECT m.thread_id, m.id, m.revoked_at, m.expires_at, a.name_sealed, \
+                 a.content_type, a.size_bytes FROM attachments a \
                  JOIN messages m ON m.id = a.message_id WHERE a.id = $1",
             )
             .bind(attachment_id)
             .fetch_optional(pool)
             .await
         })?;
-        let (thread_id, message_id, revoked_at, expires_at) = row.ok_or(Error::NotFound)?;
+        let (thread_id, message_id, revoked_at, expires_at, name_sealed, mime, size) =
+            row.ok_or(Error::NotFound)?;
         let thread = self.thread_row(&thread_id).await?;
         self.authorize(reader, &thread_id, &thread, client).await?;
-        let withdrawn = revoked_at.is_some() || expires_at.is_some_and(|e| e <= now_ms());
+        let withdrawn = super::withdrawn_on(revoked_at, expires_at, now_ms()).is_some();
         if withdrawn && matches!(reader, Reader::Patient(_)) {
             return Err(Error::NotFound);
         }
         let owner = Self::key_of(reader, &thread);
-        let info = self
-            .attachments_of(&message_id, &owner)
-            .await?
-            .into_iter()
-            .find(|a| a.id == attachment_id)
-            .ok_or(Error::NotFound)?;
+        let info = info_of(
+            self,
+            attachment_id.to_owned(),
+            &name_sealed,
+            &mime,
+            size,
+            &owner,
+        )
+        .await?;
         let event = AuditEvent::new(
             reader.actor(),
             Action::AttachmentDownloaded,

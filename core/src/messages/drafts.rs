@@ -395,7 +395,7 @@ impl Messaging<'_> {
                 let sealed = self
                     .vault
                     .seal(
-                        &payload.to_bytes(),
+                        &crate::notify::Payload::to_bytes(&payload),
                         &[KeyOwner::Identity(identity_id.clone())],
                     )
                     .await?;

@@ -168,6 +168,12 @@ pub struct ThreadView {
     pub messages: Vec<MessageView>,
 }
 
+/// When a message stopped being shown to its patient: its revocation, or its
+/// expiry once past.
+fn withdrawn_on(revoked_at: Option<i64>, expires_at: Option<i64>, now: i64) -> Option<i64> {
+    revoked_at.or(expires_at.filter(|e| *e <= now))
+}
+
 fn invalid(field: &'static str, problem: &str) -> Error {
     Error::Invalid {
         field,
@@ -335,7 +341,7 @@ impl Messaging<'_> {
         let sealed = self
             .vault
             .seal(
-                &payload.to_bytes(),
+                &crate::notify::Payload::to_bytes(&payload),
                 &[KeyOwner::Identity(patient_id.to_owned())],
             )
             .await?;
@@ -373,11 +379,7 @@ impl Messaging<'_> {
         let now = now_ms();
         let mut messages = Vec::with_capacity(rows.len());
         for (id, author_kind, sealed, sent_at, expires_at, revoked_at) in rows {
-            let withdrawn_on = match (revoked_at, expires_at) {
-                (Some(r), _) => Some(r),
-                (None, Some(e)) if e <= now => Some(e),
-                _ => None,
-            };
+            let withdrawn_on = withdrawn_on(revoked_at, expires_at, now);
             let content = match (withdrawn_on, reader) {
                 (Some(on), Reader::Patient(_)) => MessageContent::Withdrawn {
                     by: row.organization_name.clone(),

@@ -40,7 +40,7 @@ mod smtp;
 pub use outbox::{
     deliver_due, Courier, Delivery, FileTransport, Transport, ENQUEUE_FOR_THREAD_SQL, ENQUEUE_SQL,
 };
-pub use render::{message_id, CodePayload, Email, NewItemPayload, StaffReplyPayload};
+pub use render::{message_id, CodePayload, Email, NewItemPayload, Payload, StaffReplyPayload};
 pub use smtp::SmtpTransport;
 
 /// What a queued email is.

@@ -5,7 +5,7 @@ use std::{future::Future, path::PathBuf, time::Duration};
 
 use lettre::message::{Mailbox, Message};
 
-use super::{CodePayload, Email, MailKind, NewItemPayload, StaffReplyPayload};
+use super::{CodePayload, Email, MailKind, NewItemPayload, Payload, StaffReplyPayload};
 use crate::{
     store::{new_id, now_ms, on_pool, Store},
     vault::{KeyOwner, Vault},

@@ -2,9 +2,21 @@
 //! a link and the sending organization's name, never a subject or a condition.
 
 use lettre::message::{Mailbox, Message, MultiPart};
-use serde::{Deserialize, Serialize};
+use serde::{de::DeserializeOwned, Deserialize, Serialize};
 
 use crate::{vault::NormalizedEmail, Error, Result};
+
+/// What an outbox row carries, sealed to its recipient until sent, as JSON.
+pub trait Payload: Serialize + DeserializeOwned {
+    fn to_bytes(&self) -> Vec<u8> {
+        // Serializing plain string and number fields cannot fail.
+        serde_json::to_vec(self).unwrap_or_default()
+    }
+
+    fn from_bytes(bytes: &[u8]) -> Result<Self> {
+        serde_json::from_slice(bytes).map_err(|_| Error::Crypto("an outbox payload is malformed"))
+    }
+}
 
 /// What a sign-in code email carries, sealed in the outbox until sent.
 #[derive(Clone, Serialize, Deserialize)]
@@ -13,16 +25,7 @@ pub struct CodePayload {
     pub valid_minutes: u32,
 }
 
-impl CodePayload {
-    pub fn to_bytes(&self) -> Vec<u8> {
-        // Serializing two plain fields cannot fail.
-        serde_json::to_vec(self).unwrap_or_default()
-    }
-
-    pub fn from_bytes(bytes: &[u8]) -> Result<Self> {
-        serde_json::from_slice(bytes).map_err(|_| Error::Crypto("an outbox payload is malformed"))
-    }
-}
+impl Payload for CodePayload {}
 
 impl Drop for CodePayload {
     fn drop(&mut self) {
@@ -37,15 +40,7 @@ pub struct NewItemPayload {
     pub token: String,
 }
 
-impl NewItemPayload {
-    pub fn to_bytes(&self) -> Vec<u8> {
-        serde_json::to_vec(self).unwrap_or_default()
-    }
-
-    pub fn from_bytes(bytes: &[u8]) -> Result<Self> {
-        serde_json::from_slice(bytes).map_err(|_| Error::Crypto("an outbox payload is malformed"))
-    }
-}
+impl Payload for NewItemPayload {}
 
 impl Drop for NewItemPayload {
     fn drop(&mut self) {
@@ -61,15 +56,7 @@ pub struct StaffReplyPayload {
     pub mailbox: String,
 }
 
-impl StaffReplyPayload {
-    pub fn to_bytes(&self) -> Vec<u8> {
-        serde_json::to_vec(self).unwrap_or_default()
-    }
-
-    pub fn from_bytes(bytes: &[u8]) -> Result<Self> {
-        serde_json::from_slice(bytes).map_err(|_| Error::Crypto("an outbox payload is malformed"))
-    }
-}
+impl Payload for StaffReplyPayload {}
 
 /// An email ready for a transport: a subject, and the same words as plain text
 /// and as HTML.

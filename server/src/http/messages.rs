@@ -15,7 +15,7 @@ use axum::{
 };
 use futures_util::TryStreamExt;
 use portico_app::{
-    auth::session::{signed_in_on, Portal},
+    auth::session::{client_of, signed_in_on, Portal},
     messaging::messaging_ssr::{messaging, reader_for},
 };
 use portico_core::{
@@ -127,16 +127,6 @@ fn wants_json(headers: &HeaderMap) -> bool {
         .get(header::ACCEPT)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.contains("application/json"))
-}
-
-fn client_of(address: SocketAddr, headers: &HeaderMap) -> Client {
-    Client {
-        address: Some(address.ip()),
-        user_agent: headers
-            .get(header::USER_AGENT)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned),
-    }
 }
 
 fn portal_of(state: &AppState) -> Portal {
@@ -291,7 +281,7 @@ impl Caller {
     fn of(state: &AppState, address: SocketAddr, headers: &HeaderMap) -> Self {
         Self {
             json: wants_json(headers),
-            client: client_of(address, headers),
+            client: client_of(Some(address.ip()), headers),
             portal: portal_of(state),
         }
     }

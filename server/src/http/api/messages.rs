@@ -147,17 +147,11 @@ fn too_large() -> Problem {
 }
 
 fn client(req: &Request) -> Client {
-    let headers = req.headers();
-    Client {
-        address: req
-            .extensions()
-            .get::<ConnectInfo<SocketAddr>>()
-            .map(|c| c.0.ip()),
-        user_agent: headers
-            .get(header::USER_AGENT)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned),
-    }
+    let address = req
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0.ip());
+    portico_app::auth::session::client_of(address, req.headers())
 }
 
 /// Sends a secure message to a patient.
