@@ -42,9 +42,11 @@ pub mod model;
 pub mod money;
 pub mod outcome;
 mod parse;
+mod pdf;
 mod statement;
 mod validate;
 
 pub use outcome::{Issue, OperationOutcome, Rejection, RejectionKind, Severity};
 pub use parse::{parse, AcceptedEob, ParseOptions, Parsed, PatientInfo, PatientLink};
+pub use pdf::statement_pdf;
 pub use statement::{column, Amounts, Column, Line, StatedTotal, Statement, NOT_A_BILL};
