@@ -1,8 +1,11 @@
 //! Organization API keys: how a provider's or a plan's own system calls the
 //! REST API (`Authorization: Bearer ptk_…`).
 //!
-//! A key belongs to one organization and is scoped to one of its mailboxes:
-//! whatever it sends comes from that mailbox, whatever the request says. The
+//! A key belongs to one organization and has one [`Scope`]: `messages:send`
+//! keys are bound to one of its mailboxes (whatever they send comes from that
+//! mailbox, whatever the request says); `eob:publish` keys publish a health
+//! plan's EOBs and keep its member directory, and are bound to the plan's
+//! member-services mailbox. The
 //! secret is `ptk_` and 256 random bits (43 base64url characters), shown once
 //! when the key is made; only its SHA-256 is stored, and a key is found by that
 //! hash (a secret that long needs no salt and no slow hash). Revoked keys are
@@ -25,12 +28,39 @@ pub const LABEL_MAX_CHARS: usize = 100;
 /// busy key does not cost a database write on every call.
 const LAST_USED_EVERY_MS: i64 = 60_000;
 
+/// What a key may do.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Scope {
+    /// Start threads from its mailbox (`POST /api/v1/messages`).
+    SendMessages,
+    /// Publish a health plan's EOBs and keep its member directory.
+    PublishEobs,
+}
+
+impl Scope {
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Scope::SendMessages => "messages:send",
+            Scope::PublishEobs => "eob:publish",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<Self> {
+        match name {
+            "messages:send" => Some(Scope::SendMessages),
+            "eob:publish" => Some(Scope::PublishEobs),
+            _ => None,
+        }
+    }
+}
+
 /// A key, as the portal knows it: never its secret.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ApiKey {
     pub id: String,
     pub organization_id: String,
     pub mailbox_id: String,
+    pub scope: Scope,
     pub label: String,
     pub created_at: i64,
     pub last_used_at: Option<i64>,
@@ -63,25 +93,31 @@ type KeyRow = (
     String,
     String,
     String,
+    String,
     i64,
     Option<i64>,
     Option<i64>,
 );
 
 const KEY_COLUMNS: &str =
-    "id, organization_id, mailbox_id, label, created_at, last_used_at, revoked_at";
+    "id, organization_id, mailbox_id, scope, label, created_at, last_used_at, revoked_at";
 
-fn from_row(row: KeyRow) -> ApiKey {
-    let (id, organization_id, mailbox_id, label, created_at, last_used_at, revoked_at) = row;
-    ApiKey {
+fn from_row(row: KeyRow) -> Result<ApiKey> {
+    let (id, organization_id, mailbox_id, scope, label, created_at, last_used_at, revoked_at) = row;
+    let scope = Scope::from_name(&scope).ok_or_else(|| Error::Invalid {
+        field: "scope",
+        problem: "unknown API key scope in the database".into(),
+    })?;
+    Ok(ApiKey {
         id,
         organization_id,
         mailbox_id,
+        scope,
         label,
         created_at,
         last_used_at,
         revoked_at,
-    }
+    })
 }
 
 /// API keys on one store.
@@ -91,12 +127,26 @@ pub struct ApiKeys<'a> {
 }
 
 impl ApiKeys<'_> {
-    /// Makes a key for `mailbox_id`, which must belong to `organization_id`.
-    /// Returns the key and its secret, which is not kept and cannot be shown again.
+    /// Makes a `messages:send` key for `mailbox_id`, which must belong to
+    /// `organization_id`. Returns the key and its secret, which is not kept and
+    /// cannot be shown again.
     pub async fn create(
         &self,
         organization_id: &str,
         mailbox_id: &str,
+        label: &str,
+        by: Actor,
+    ) -> Result<(ApiKey, ApiKeySecret)> {
+        self.create_scoped(organization_id, mailbox_id, Scope::SendMessages, label, by)
+            .await
+    }
+
+    /// Makes a key with `scope` for `mailbox_id` of `organization_id`.
+    pub async fn create_scoped(
+        &self,
+        organization_id: &str,
+        mailbox_id: &str,
+        scope: Scope,
         label: &str,
         by: Actor,
     ) -> Result<(ApiKey, ApiKeySecret)> {
@@ -125,6 +175,7 @@ impl ApiKeys<'_> {
             id: new_id(),
             organization_id: mailbox.organization_id,
             mailbox_id: mailbox.id,
+            scope,
             label: label.to_owned(),
             created_at: now_ms(),
             last_used_at: None,
@@ -132,12 +183,13 @@ impl ApiKeys<'_> {
         };
         on_pool!(self.store, |pool| {
             sqlx::query(
-            "INSERT INTO api_keys (id, organization_id, mailbox_id, label, secret_hash, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6)"
+            "INSERT INTO api_keys (id, organization_id, mailbox_id, scope, label, secret_hash, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7)"
         )
         .bind(&key.id)
         .bind(&key.organization_id)
         .bind(&key.mailbox_id)
+        .bind(key.scope.as_str())
         .bind(&key.label)
         .bind(hash.as_slice())
         .bind(key.created_at)
@@ -165,7 +217,7 @@ impl ApiKeys<'_> {
             .bind(hash.as_slice())
             .fetch_optional(pool)
             .await)?;
-        let mut key = from_row(row.ok_or(Error::Denied)?);
+        let mut key = from_row(row.ok_or(Error::Denied)?)?;
         if key.revoked_at.is_some() {
             let event = AuditEvent::new(
                 Actor::api_key(&key.id),
@@ -204,7 +256,7 @@ impl ApiKeys<'_> {
             .bind(organization_id)
             .fetch_all(pool)
             .await)?;
-        Ok(rows.into_iter().map(from_row).collect())
+        rows.into_iter().map(from_row).collect()
     }
 
     /// Revokes a key for good; revoking it again changes nothing. Returns the key.
@@ -223,7 +275,7 @@ impl ApiKeys<'_> {
             .bind(key_id)
             .fetch_optional(pool)
             .await)?;
-        let key = from_row(row.ok_or(Error::NotFound)?);
+        let key = from_row(row.ok_or(Error::NotFound)?)?;
         if revoked {
             let event = AuditEvent::new(by, Action::ApiKeyRevoked, Outcome::Success)
                 .about(key.id.clone())

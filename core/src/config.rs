@@ -20,7 +20,7 @@ pub const SMTP_PASSWORD_VAR: &str = "PORTICO_SMTP_PASSWORD";
 
 /// Every setting, by the name it has in the configuration file. Its environment
 /// variable is `PORTICO_` and the name in capitals.
-pub const SETTING_NAMES: [&str; 17] = [
+pub const SETTING_NAMES: [&str; 18] = [
     "listen",
     "public_url",
     "data_dir",
@@ -33,6 +33,7 @@ pub const SETTING_NAMES: [&str; 17] = [
     "link_lifetime",
     "attachment_max_size",
     "attachments_per_message",
+    "eob_max_size",
     "mail_from",
     "smtp_username",
     "smtp_password_file",
@@ -69,6 +70,9 @@ pub struct Settings {
     pub attachment_max_size: u64,
     /// How many files one message can carry.
     pub attachments_per_message: usize,
+    /// The largest EOB upload (`POST /api/v1/eob`), and the longest line of a
+    /// bulk upload, in bytes.
+    pub eob_max_size: u64,
     /// The sender of every email, and the domain of its `Message-ID`.
     pub mail_from: Mailbox,
     /// How long one step of talking to the mail server may take (connecting, each
@@ -306,6 +310,7 @@ impl Layers {
             ("link_lifetime", "30days"),
             ("attachment_max_size", "25MB"),
             ("attachments_per_message", "10"),
+            ("eob_max_size", "10MB"),
             ("mail_from", "Portico <no-reply@localhost>"),
             ("smtp_timeout", "30s"),
         ]
@@ -574,6 +579,14 @@ impl Settings {
             _ => Err("must be a whole number from 1 to 50".into()),
         })?;
 
+        let eob_max_size = layers.parse("eob_max_size", true, |v| {
+            let n = parse_size(v)?;
+            if !(1_000..=1_000_000_000).contains(&n) {
+                return Err("must be between 1KB and 1GB".into());
+            }
+            Ok(n)
+        })?;
+
         Ok(Settings {
             listen,
             public_url,
@@ -587,6 +600,7 @@ impl Settings {
             link_lifetime,
             attachment_max_size,
             attachments_per_message,
+            eob_max_size,
             mail_from,
             smtp_timeout,
         })

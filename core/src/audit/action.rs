@@ -68,6 +68,8 @@ actions! {
     MessageExpired => "message_expired",
     /// A health plan published an EOB (or a new version of one).
     EobPublished => "eob_published",
+    /// A health plan mapped one of its member ids to an email address.
+    MemberDirectoryUpdated => "member_directory_updated",
 
     // Signing in and sessions.
     /// A notification link was opened (its landing page shown; nothing granted).
@@ -104,6 +106,8 @@ actions! {
     StaffDisabled => "staff_disabled",
     /// A mailbox (department) was created or changed.
     MailboxChanged => "mailbox_changed",
+    /// An organization was added, or its settings (EOB checking) changed.
+    OrganizationChanged => "organization_changed",
     /// An API key was created.
     ApiKeyCreated => "api_key_created",
     /// An API key was revoked.
@@ -163,6 +167,7 @@ mod tests {
         (Action::MessageRevoked, "message_revoked"),
         (Action::MessageExpired, "message_expired"),
         (Action::EobPublished, "eob_published"),
+        (Action::MemberDirectoryUpdated, "member_directory_updated"),
         (Action::LinkOpened, "link_opened"),
         (Action::CodeSent, "code_sent"),
         (Action::CodeRejected, "code_rejected"),
@@ -179,6 +184,7 @@ mod tests {
         (Action::StaffRoleChanged, "staff_role_changed"),
         (Action::StaffDisabled, "staff_disabled"),
         (Action::MailboxChanged, "mailbox_changed"),
+        (Action::OrganizationChanged, "organization_changed"),
         (Action::ApiKeyCreated, "api_key_created"),
         (Action::ApiKeyRevoked, "api_key_revoked"),
         (Action::BrandingChanged, "branding_changed"),

@@ -1,6 +1,6 @@
 //! The statement a patient reads, summarised from an accepted EOB.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::model::{Adjudication, CodeableConcept, ExplanationOfBenefit, Item};
 
@@ -38,7 +38,7 @@ pub fn column(code: &str) -> Option<Column> {
 }
 
 /// Amounts in integer cents, one per column; `None` when the EOB gives none.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Amounts {
     pub billed: Option<i64>,
     pub allowed: Option<i64>,
@@ -90,6 +90,11 @@ impl Amounts {
     }
 }
 
+impl Column {
+    /// Every column, in the order a statement shows them.
+    pub const ALL: [Column; 8] = ALL;
+}
+
 const ALL: [Column; 8] = [
     Column::Billed,
     Column::Allowed,
@@ -102,7 +107,7 @@ const ALL: [Column; 8] = [
 ];
 
 /// One service line.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Line {
     pub sequence: Option<u32>,
     pub description: Option<String>,
@@ -115,14 +120,14 @@ pub struct Line {
 }
 
 /// One entry of the EOB's own `total` list.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StatedTotal {
     pub category: String,
     pub cents: Option<i64>,
 }
 
 /// What the patient reads.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Statement {
     pub plan: Option<String>,
     /// The focal coverage (display or reference) and, when contained, its member id.
@@ -141,7 +146,13 @@ pub struct Statement {
     pub stated_totals: Vec<StatedTotal>,
     pub denial_reasons: Vec<String>,
     pub disposition: Option<String>,
+    /// Always [`NOT_A_BILL`]: not stored, restored when read back.
+    #[serde(skip, default = "not_a_bill")]
     pub not_a_bill: &'static str,
+}
+
+fn not_a_bill() -> &'static str {
+    NOT_A_BILL
 }
 
 fn adjudication_amounts(list: &[Adjudication], amounts: &mut Amounts) -> bool {

@@ -124,6 +124,19 @@ impl Messaging<'_> {
             .await
     }
 
+    /// The first message of a thread from a patient to `mailbox_id` (asking a
+    /// plan to correct a statement, say): the mailbox's staff are told.
+    pub async fn draft_patient_thread(&self, patient_id: &str, mailbox_id: &str) -> Result<Draft> {
+        let mailbox = mailbox(self.store, mailbox_id).await?;
+        self.draft_for(
+            Author::Patient(patient_id.to_owned()),
+            mailbox,
+            patient_id.to_owned(),
+            None,
+        )
+        .await
+    }
+
     /// A reply in a thread, by its patient or by staff who may use its mailbox
     /// (a refusal is audited).
     pub async fn draft_reply(

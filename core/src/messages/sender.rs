@@ -30,6 +30,7 @@ impl Sender {
             Sender::Staff(staff) => Messaging::may_use(staff, mailbox),
             Sender::ApiKey(key) => {
                 key.revoked_at.is_none()
+                    && key.scope == crate::api_keys::Scope::SendMessages
                     && key.mailbox_id == mailbox.id
                     && key.organization_id == mailbox.organization_id
             }

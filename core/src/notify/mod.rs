@@ -50,6 +50,8 @@ pub enum MailKind {
     NewItem,
     /// To staff: a patient replied in their mailbox.
     StaffReply,
+    /// To a member: a health plan published statements (at most one a day per plan).
+    NewStatements,
 }
 
 impl MailKind {
@@ -58,6 +60,7 @@ impl MailKind {
             MailKind::SignInCode => "sign_in_code",
             MailKind::NewItem => "new_item",
             MailKind::StaffReply => "staff_reply",
+            MailKind::NewStatements => "new_statements",
         }
     }
 
@@ -66,6 +69,7 @@ impl MailKind {
             "sign_in_code" => Some(MailKind::SignInCode),
             "new_item" => Some(MailKind::NewItem),
             "staff_reply" => Some(MailKind::StaffReply),
+            "new_statements" => Some(MailKind::NewStatements),
             _ => None,
         }
     }

@@ -353,6 +353,15 @@ impl<T: Transport> Courier<'_, T> {
                     link.as_str(),
                 )
             }
+            Some(MailKind::NewStatements) => {
+                let payload = NewItemPayload::from_bytes(&plain)?;
+                let mut link = self.public_url.clone();
+                link.set_path(&format!("/open/{}", payload.token));
+                Email::new_statements(
+                    organization.as_deref().unwrap_or("Your health plan"),
+                    link.as_str(),
+                )
+            }
             Some(MailKind::StaffReply) => {
                 let payload = StaffReplyPayload::from_bytes(&plain)?;
                 let mut link = self.public_url.clone();

@@ -95,6 +95,25 @@ impl Email {
         }
     }
 
+    /// The notice of new Explanation of Benefits statements: which plan and
+    /// the link; never an amount, a service, a provider or a date of care.
+    pub fn new_statements(plan: &str, link: &str) -> Self {
+        let (org, href) = (escape_html(plan), escape_html(link));
+        Self {
+            subject: format!("You have new statements from {plan}"),
+            text: format!(
+                "You have new statements from {plan}.\n\nTo read them, open this link and sign in:\n\n    {link}\n\n\
+                 For your privacy this email does not say what the statements are about.\n\n-- Portico secure messages\n"
+            ),
+            html: html_page(&format!(
+                "<p>You have new statements from {org}.</p>\n\
+                 <p>To read them, open this link and sign in:</p>\n\
+                 <p><a href=\"{href}\">{href}</a></p>\n\
+                 <p>For your privacy this email does not say what the statements are about.</p>"
+            )),
+        }
+    }
+
     /// Tells staff that a patient replied in one of their mailboxes: the
     /// mailbox and a link to the thread (which asks them to sign in), nothing of
     /// the patient or the message.

@@ -1,0 +1,538 @@
+//! Publishing: a batch of upload documents (each one EOB or one Bundle: a
+//! whole single upload, or one line of a bulk upload) becomes sealed EOB
+//! versions, the members' notices and the audit events.
+//!
+//! A batch goes through four steps, so that the costly ones use every core
+//! and the database sees one transaction per batch:
+//! 1. parse, check and summarise each document (CPU, in parallel);
+//! 2. find each EOB's recipient: the email in its Patient, else the member
+//!    directory (database, remembered for the length of the upload);
+//! 3. seal each EOB's envelope to its member and the plan (CPU, in parallel);
+//! 4. write the EOBs and the day's notices in one transaction, then record one
+//!    `eob_published` event per EOB.
+//!
+//! A document is all or nothing: if one of its EOBs has no recipient, none of
+//! them is published and the document is refused with an issue saying so.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+use hmac::Mac;
+use rayon::prelude::*;
+
+use super::{
+    envelope,
+    members::MemberLookup,
+    outcome::{Issue, Rejection},
+    parse,
+    plans::HealthPlan,
+    AcceptedEob, ParseOptions, PatientLink, Statement,
+};
+use crate::{
+    audit::{Action, Actor, AuditEvent, AuditLog, Outcome},
+    auth::links,
+    notify::{MailKind, NewItemPayload, Payload},
+    store::{new_id, now_ms, on_pool, Store},
+    vault::{KeyOwner, NormalizedEmail, Recipients, Vault},
+    Error, Result,
+};
+
+/// One upload document: its line in a bulk upload (1 for a single upload) and bytes.
+pub struct Document {
+    pub line: u64,
+    pub bytes: Vec<u8>,
+    /// The line was longer than this many bytes and was not kept.
+    pub too_long: Option<u64>,
+}
+
+/// What became of one document.
+#[derive(Debug)]
+pub enum DocumentResult {
+    Accepted {
+        line: u64,
+        /// The new EOB versions' ids and version numbers.
+        eobs: Vec<(String, i64)>,
+        /// Resources of other types, by type.
+        ignored: BTreeMap<String, usize>,
+        /// CARIN expectations not met (the plan is not strict).
+        warnings: Vec<Issue>,
+    },
+    Rejected {
+        line: u64,
+        rejection: Rejection,
+    },
+}
+
+/// An EOB that passed checking, with what is kept of it.
+struct Checked {
+    original: Vec<u8>,
+    path: String,
+    statement: Statement,
+    claim: Vec<u8>,
+    patient: PatientLink,
+}
+
+/// A document after step 1.
+struct CheckedDocument {
+    line: u64,
+    eobs: Vec<Checked>,
+    ignored: BTreeMap<String, usize>,
+    warnings: Vec<Issue>,
+}
+
+/// An EOB ready to write.
+struct Sealed {
+    id: String,
+    identity_id: String,
+    claim_digest: [u8; 32],
+    sealed: Vec<u8>,
+}
+
+/// Publishes for one plan, by one key, within one upload (caches live as long).
+pub struct Publisher<'a> {
+    pub store: &'a Store,
+    pub vault: &'a Vault,
+    pub audit: &'a AuditLog,
+    pub plan: &'a HealthPlan,
+    /// The API key that publishes (the audit events' actor).
+    pub key_id: &'a str,
+    /// How long a notice's link works.
+    pub link_lifetime: std::time::Duration,
+    pub upload_id: Option<&'a str>,
+    members: MemberLookup<'a>,
+    identities: HashMap<String, String>,
+    recipients: HashMap<String, Recipients>,
+}
+
+fn check(doc: &Document, options: ParseOptions) -> std::result::Result<CheckedDocument, Rejection> {
+    if let Some(limit) = doc.too_long {
+        return Err(Rejection::invalid(vec![Issue::error(
+            "too-long",
+            None,
+            format!("the line is longer than {limit} bytes (eob_max_size)"),
+        )]));
+    }
+    let parsed = parse(&doc.bytes, options)?;
+    let mut warnings = Vec::new();
+    let eobs = parsed
+        .eobs
+        .into_iter()
+        .map(|accepted: AcceptedEob<'_>| {
+            warnings.extend(accepted.warnings);
+            // The claim: its first identifier; without one (allowed when not
+            // strict), the resource id; without that, each publish is new.
+            let claim = match (accepted.eob.identifier.first(), &accepted.eob.id) {
+                (Some(i), _) => [
+                    i.system.as_deref().unwrap_or(""),
+                    "|",
+                    i.value.as_deref().unwrap_or(""),
+                ]
+                .concat()
+                .into_bytes(),
+                (None, Some(id)) => format!("id|{id}").into_bytes(),
+                (None, None) => format!("new|{}", new_id()).into_bytes(),
+            };
+            Checked {
+                original: accepted.json.to_vec(),
+                path: accepted.path,
+                statement: Statement::of(&accepted.eob),
+                claim,
+                patient: accepted.patient,
+            }
+        })
+        .collect();
+    Ok(CheckedDocument {
+        line: doc.line,
+        eobs,
+        ignored: parsed.ignored,
+        warnings,
+    })
+}
+
+fn no_recipient(path: &str, why: &str) -> Rejection {
+    Rejection::invalid(vec![Issue::error(
+        "not-found",
+        Some(format!("{path}.patient")),
+        format!("no recipient for this EOB: {why}"),
+    )])
+}
+
+impl<'a> Publisher<'a> {
+    pub fn new(
+        store: &'a Store,
+        vault: &'a Vault,
+        audit: &'a AuditLog,
+        plan: &'a HealthPlan,
+        key_id: &'a str,
+        link_lifetime: std::time::Duration,
+        upload_id: Option<&'a str>,
+    ) -> Self {
+        Self {
+            store,
+            vault,
+            audit,
+            plan,
+            key_id,
+            link_lifetime,
+            upload_id,
+            members: MemberLookup::new(vault, &plan.organization_id),
+            identities: HashMap::new(),
+            recipients: HashMap::new(),
+        }
+    }
+
+    /// Publishes a batch; one result per document, in order. An `Err` means
+    /// nothing of the batch was published (the database or the audit log failed).
+    pub async fn publish(&mut self, documents: Vec<Document>) -> Result<Vec<DocumentResult>> {
+        let options = ParseOptions {
+            strict: self.plan.strict,
+        };
+        let checked: Vec<_> = tokio::task::spawn_blocking(move || {
+            documents
+                .par_iter()
+                .map(|d| check(d, options).map_err(|r| (d.line, r)))
+                .collect::<Vec<_>>()
+        })
+        .await
+        .map_err(|_| Error::Busy("checking EOBs stopped"))?;
+
+        let mut results = Vec::with_capacity(checked.len());
+        let mut to_seal = Vec::new();
+        for doc in checked {
+            let doc = match doc {
+                Ok(doc) => doc,
+                Err((line, rejection)) => {
+                    results.push(DocumentResult::Rejected { line, rejection });
+                    continue;
+                }
+            };
+            match self.recipients_of(&doc).await? {
+                Ok(identities) => {
+                    results.push(DocumentResult::Accepted {
+                        line: doc.line,
+                        eobs: Vec::new(),
+                        ignored: doc.ignored,
+                        warnings: doc.warnings,
+                    });
+                    let slot = results.len() - 1;
+                    for (eob, identity_id) in doc.eobs.into_iter().zip(identities) {
+                        let recipients = self.recipients[&identity_id].clone();
+                        to_seal.push((slot, eob, identity_id, recipients));
+                    }
+                }
+                Err(rejection) => results.push(DocumentResult::Rejected {
+                    line: doc.line,
+                    rejection,
+                }),
+            }
+        }
+
+        let mut digests = Vec::with_capacity(to_seal.len());
+        for (_, eob, _, _) in &to_seal {
+            digests.push(self.claim_digest(&eob.claim));
+        }
+        let sealed: Vec<(usize, Sealed)> = tokio::task::spawn_blocking(move || {
+            to_seal
+                .into_par_iter()
+                .zip(digests)
+                .map(|((slot, eob, identity_id, recipients), claim_digest)| {
+                    let plain = envelope::encode(&eob.statement, &eob.original);
+                    recipients.seal(&plain).map(|sealed| {
+                        (
+                            slot,
+                            Sealed {
+                                id: new_id(),
+                                identity_id,
+                                claim_digest,
+                                sealed,
+                            },
+                        )
+                    })
+                })
+                .collect::<Result<Vec<_>>>()
+        })
+        .await
+        .map_err(|_| Error::Busy("sealing EOBs stopped"))??;
+
+        let versions = self.write(&sealed, &results).await?;
+        let mut events = Vec::with_capacity(sealed.len());
+        for ((slot, eob), version) in sealed.iter().zip(versions) {
+            if let DocumentResult::Accepted { eobs, .. } = &mut results[*slot] {
+                eobs.push((eob.id.clone(), version));
+            }
+            events.push(
+                AuditEvent::new(
+                    Actor::api_key(self.key_id),
+                    Action::EobPublished,
+                    Outcome::Success,
+                )
+                .about(eob.id.clone())
+                .about(eob.identity_id.clone())
+                .in_organization(self.plan.organization_id.clone()),
+            );
+        }
+        let mut recording = Vec::with_capacity(events.len());
+        for event in events {
+            recording.push(self.audit.record(event));
+        }
+        futures_util::future::try_join_all(recording).await?;
+        Ok(results)
+    }
+
+    /// The keyed digest a claim's versions are found by, scoped to the plan.
+    fn claim_digest(&self, claim: &[u8]) -> [u8; 32] {
+        self.vault
+            .keyed_mac("eob-claim", &[self.plan.organization_id.as_bytes(), claim])
+            .finalize()
+            .into_bytes()
+            .into()
+    }
+
+    /// Each EOB's recipient identity, or why the document is refused.
+    async fn recipients_of(
+        &mut self,
+        doc: &CheckedDocument,
+    ) -> Result<std::result::Result<Vec<String>, Rejection>> {
+        let mut identities = Vec::with_capacity(doc.eobs.len());
+        for eob in &doc.eobs {
+            let (email, member_ids): (Option<String>, Vec<String>) = match &eob.patient {
+                PatientLink::Resolved(p) => (
+                    p.email.clone(),
+                    p.identifiers
+                        .iter()
+                        .filter_map(|i| i.value.clone())
+                        .collect(),
+                ),
+                PatientLink::External { identifier, .. } => (
+                    None,
+                    identifier.iter().filter_map(|i| i.value.clone()).collect(),
+                ),
+            };
+            let identity = match email {
+                Some(email) => match NormalizedEmail::parse(&email) {
+                    Ok(email) => Some(self.identity_for(&email).await?),
+                    Err(_) => return Ok(Err(Rejection::invalid(vec![Issue::error(
+                        "value",
+                        Some(format!("{}.patient", eob.path)),
+                        "the Patient's email (telecom with system email) is not a valid address",
+                    )]))),
+                },
+                None => self.members.identity_of(&member_ids).await?,
+            };
+            let Some(identity) = identity else {
+                let why = match &eob.patient {
+                    PatientLink::External {
+                        reference: Some(_),
+                        identifier: None,
+                    } => "the patient reference points outside this upload; send the EOB in a Bundle with its Patient, or give patient.identifier with a member id from the member directory",
+                    _ => "the Patient has no email (telecom with system email) and none of its identifiers is in this plan's member directory (PUT /api/v1/members/{member_id})",
+                };
+                return Ok(Err(no_recipient(&eob.path, why)));
+            };
+            if !self.recipients.contains_key(&identity) {
+                let recipients = self
+                    .vault
+                    .recipients(&[
+                        KeyOwner::Identity(identity.clone()),
+                        KeyOwner::Mailbox(self.plan.mailbox_id.clone()),
+                    ])
+                    .await?;
+                self.recipients.insert(identity.clone(), recipients);
+            }
+            identities.push(identity);
+        }
+        Ok(Ok(identities))
+    }
+
+    async fn identity_for(&mut self, email: &NormalizedEmail) -> Result<String> {
+        if let Some(id) = self.identities.get(email.as_str()) {
+            return Ok(id.clone());
+        }
+        let id = self.vault.identity_for_email(email).await?.id;
+        self.identities
+            .insert(email.as_str().to_owned(), id.clone());
+        Ok(id)
+    }
+
+    /// Writes a batch's EOBs (each the next version of its claim) and notices,
+    /// the upload's progress and its refused lines, in one transaction.
+    /// Returns the versions, in order.
+    async fn write(
+        &self,
+        sealed: &[(usize, Sealed)],
+        results: &[DocumentResult],
+    ) -> Result<Vec<i64>> {
+        let now = now_ms();
+        let notices = self.notices(sealed, now).await?;
+        let rejections = self.rejection_report(results).await?;
+        let (accepted, rejected) = results.iter().fold((0i64, 0i64), |(a, r), d| match d {
+            DocumentResult::Accepted { .. } => (a + 1, r),
+            DocumentResult::Rejected { .. } => (a, r + 1),
+        });
+        let ignored: i64 = results
+            .iter()
+            .map(|d| match d {
+                DocumentResult::Accepted { ignored, .. } => ignored.values().sum::<usize>() as i64,
+                DocumentResult::Rejected { .. } => 0,
+            })
+            .sum();
+        let link_expires = now + self.link_lifetime.as_millis() as i64;
+        let day_start = now - now.rem_euclid(86_400_000);
+        let plan = self.plan;
+        let versions = on_pool!(self.store, |pool| {
+            let mut tx = pool.begin().await?;
+            let mut versions = Vec::with_capacity(sealed.len());
+            for (_, eob) in sealed {
+                let version: i64 = sqlx::query_scalar(
+                    "INSERT INTO eobs (id, organization_id, claim_digest, version, identity_id, mailbox_id, sealed, published_at, upload_id) \
+                     SELECT $1, $2, $3, COALESCE(MAX(version), 0) + 1, $4, $5, $6, $7, $8 \
+                     FROM eobs WHERE organization_id = $2 AND claim_digest = $3 \
+                     RETURNING version",
+                )
+                .bind(&eob.id)
+                .bind(&plan.organization_id)
+                .bind(eob.claim_digest.as_slice())
+                .bind(&eob.identity_id)
+                .bind(&plan.mailbox_id)
+                .bind(eob.sealed.as_slice())
+                .bind(now)
+                .bind(self.upload_id)
+                .fetch_one(&mut *tx)
+                .await?;
+                versions.push(version);
+            }
+            for (identity_id, (item_id, hash, payload)) in &notices {
+                // At most one notice per member, plan and (UTC) day.
+                let queued = sqlx::query(
+                    "INSERT INTO outbox (id, kind, identity_id, organization_id, payload_sealed, created_at, next_attempt_at) \
+                     SELECT $1, $2, $3, $4, $5, $6, $6 WHERE NOT EXISTS (\
+                       SELECT 1 FROM outbox WHERE identity_id = $3 AND kind = $2 \
+                       AND organization_id = $4 AND created_at >= $7)",
+                )
+                .bind(new_id())
+                .bind(MailKind::NewStatements.as_str())
+                .bind(identity_id)
+                .bind(&plan.organization_id)
+                .bind(payload.as_slice())
+                .bind(now)
+                .bind(day_start)
+                .execute(&mut *tx)
+                .await?;
+                if queued.rows_affected() == 1 {
+                    sqlx::query(
+                        "INSERT INTO open_links (token_hash, identity_id, item_id, organization_id, created_at, expires_at) \
+                         VALUES ($1, $2, $3, $4, $5, $6)",
+                    )
+                    .bind(hash.as_slice())
+                    .bind(identity_id)
+                    .bind(item_id)
+                    .bind(&plan.organization_id)
+                    .bind(now)
+                    .bind(link_expires)
+                    .execute(&mut *tx)
+                    .await?;
+                }
+            }
+            if let Some(upload_id) = self.upload_id {
+                if let Some((first_line, report)) = &rejections {
+                    sqlx::query(
+                        "INSERT INTO eob_upload_rejections (upload_id, first_line, report_sealed) VALUES ($1, $2, $3)",
+                    )
+                    .bind(upload_id)
+                    .bind(*first_line as i64)
+                    .bind(report.as_slice())
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                sqlx::query(
+                    "UPDATE eob_uploads SET lines = lines + $2, accepted = accepted + $3, \
+                     rejected = rejected + $4, eobs = eobs + $5, ignored = ignored + $6 WHERE id = $1",
+                )
+                .bind(upload_id)
+                .bind(results.len() as i64)
+                .bind(accepted)
+                .bind(rejected)
+                .bind(sealed.len() as i64)
+                .bind(ignored)
+                .execute(&mut *tx)
+                .await?;
+            }
+            tx.commit().await?;
+            Ok::<_, sqlx::Error>(versions)
+        })?;
+        Ok(versions)
+    }
+
+    /// A sealed notice for each member of the batch not yet told today: the
+    /// first EOB's id (the link's item), the link token's hash, the payload.
+    async fn notices(
+        &self,
+        sealed: &[(usize, Sealed)],
+        now: i64,
+    ) -> Result<Vec<(String, (String, [u8; 32], Vec<u8>))>> {
+        let day_start = now - now.rem_euclid(86_400_000);
+        let mut seen = HashSet::new();
+        let mut out = Vec::new();
+        for (_, eob) in sealed {
+            if !seen.insert(eob.identity_id.as_str()) {
+                continue;
+            }
+            let told: i64 = on_pool!(self.store, |pool| sqlx::query_scalar(
+                "SELECT COUNT(*) FROM outbox WHERE identity_id = $1 AND kind = $2 \
+                 AND organization_id = $3 AND created_at >= $4"
+            )
+            .bind(&eob.identity_id)
+            .bind(MailKind::NewStatements.as_str())
+            .bind(&self.plan.organization_id)
+            .bind(day_start)
+            .fetch_one(pool)
+            .await)?;
+            if told > 0 {
+                continue;
+            }
+            let (token, hash) = links::new_token();
+            let payload = NewItemPayload {
+                token: token.as_str().to_owned(),
+            };
+            let sealed_payload = self
+                .vault
+                .seal(
+                    &payload.to_bytes(),
+                    &[KeyOwner::Identity(eob.identity_id.clone())],
+                )
+                .await?;
+            out.push((
+                eob.identity_id.clone(),
+                (eob.id.clone(), hash, sealed_payload),
+            ));
+        }
+        Ok(out)
+    }
+
+    /// The batch's refused documents as JSON `[{line, outcome}]`, sealed to
+    /// the plan's mailbox, with the first refused line; `None` if none was.
+    async fn rejection_report(&self, results: &[DocumentResult]) -> Result<Option<(u64, Vec<u8>)>> {
+        let refused: Vec<_> = results
+            .iter()
+            .filter_map(|d| match d {
+                DocumentResult::Rejected { line, rejection } => Some(serde_json::json!({
+                    "line": line,
+                    "outcome": rejection.outcome,
+                })),
+                DocumentResult::Accepted { .. } => None,
+            })
+            .collect();
+        let Some(first) = refused.first().and_then(|r| r["line"].as_u64()) else {
+            return Ok(None);
+        };
+        if self.upload_id.is_none() {
+            return Ok(None);
+        }
+        let json = serde_json::to_vec(&refused)
+            .map_err(|_| Error::Crypto("a report could not be written"))?;
+        let sealed = self
+            .vault
+            .seal(&json, &[KeyOwner::Mailbox(self.plan.mailbox_id.clone())])
+            .await?;
+        Ok(Some((first, sealed)))
+    }
+}
