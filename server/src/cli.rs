@@ -51,13 +51,18 @@ pub enum Command {
         #[command(subcommand)]
         command: StaffCommand,
     },
+    /// Organizations (providers and health plans).
+    Org {
+        #[command(subcommand)]
+        command: OrgCommand,
+    },
     /// The audit log.
     Audit {
         #[command(subcommand)]
         command: AuditCommand,
     },
     /// Organization API keys, for the REST API under /api/v1.
-    #[command(name = "api-key")]
+    #[command(name = "api-key", alias = "apikey")]
     ApiKey {
         #[command(subcommand)]
         command: ApiKeyCommand,
@@ -66,14 +71,22 @@ pub enum Command {
 
 #[derive(Debug, Subcommand)]
 pub enum ApiKeyCommand {
-    /// Make a key that sends from this mailbox (and only it), and print its
-    /// secret to stdout: this once, never again.
+    /// Make a key and print its secret to stdout: this once, never again.
+    /// `--scope messages:send --mailbox ID` sends from that mailbox (and only
+    /// it); `--scope eob:publish --org ID` publishes a health plan's EOBs and
+    /// keeps its member directory.
     Create {
-        /// The mailbox's id; the key belongs to the mailbox's organization.
-        #[arg(long)]
-        mailbox: String,
+        /// messages:send or eob:publish.
+        #[arg(long, default_value = "messages:send")]
+        scope: String,
+        /// For messages:send: the mailbox's id (the key belongs to its organization).
+        #[arg(long, required_if_eq("scope", "messages:send"))]
+        mailbox: Option<String>,
+        /// For eob:publish: the health plan's organization id.
+        #[arg(long, required_if_eq("scope", "eob:publish"))]
+        org: Option<String>,
         /// What the key is for, such as "Lab results feed".
-        #[arg(long)]
+        #[arg(long, default_value = "API key")]
         label: String,
     },
     /// List an organization's keys, revoked ones included (never a secret).
@@ -86,6 +99,30 @@ pub enum ApiKeyCommand {
     Revoke {
         /// The key's id (not its secret).
         id: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum OrgCommand {
+    /// Make an organization and print its id to stdout. A health plan gets
+    /// its member-services mailbox, ready to publish EOBs.
+    Add {
+        /// provider or health-plan.
+        #[arg(long, value_parser = ["provider", "health-plan"])]
+        kind: String,
+        /// The name patients see, such as "Acme Health Plan".
+        #[arg(long)]
+        name: String,
+    },
+    /// A health plan's EOB checking: with `--strict true` the CARIN Blue
+    /// Button expectations (claim identifier, billablePeriod, adjudication
+    /// amounts) are errors rather than warnings.
+    EobChecking {
+        /// The health plan's organization id.
+        #[arg(long)]
+        org: String,
+        #[arg(long)]
+        strict: bool,
     },
 }
 

@@ -1,8 +1,11 @@
 //! `portico demo`: a clinic with a Cardiology and a Billing mailbox, a
 //! clinician and a billing clerk (with enrollment links), and a patient with a
-//! few threads, one with a PDF attached; then how to sign in as each.
+//! few threads, one with a PDF attached; a health plan that publishes two
+//! Explanation of Benefits statements to the same patient (the HL7 R4
+//! examples), with an `eob:publish` key; then how to sign in as each.
 
 use portico_core::{
+    api_keys::ApiKeys,
     audit::Actor,
     auth::{
         links,
@@ -10,6 +13,7 @@ use portico_core::{
         Client,
     },
     config::Settings,
+    eob::{plans, Document, DocumentResult, Publisher},
     messages::{create_mailbox, MailboxKind, Messaging, StaffMember},
     store::OrganizationKind,
     vault::NormalizedEmail,
@@ -129,8 +133,82 @@ pub async fn add(settings: &Settings, s: &Services, patient: &str) -> Result<Str
         ));
     }
     out.push_str(&format!(
-        "Organization id (for `portico staff add --org`): {}",
+        "Organization id (for `portico staff add --org`): {}\n",
         clinic.id
     ));
+    out.push_str(&add_plan(settings, s, &email).await?);
     Ok(out)
+}
+
+/// The HL7 R4 ExplanationOfBenefit examples, published to the demo patient.
+const DEMO_EOBS: [&[u8]; 2] = [
+    include_bytes!(
+        "../../core/tests/fixtures/fhir/hl7-r4-examples/ExplanationOfBenefit-EB3500.json"
+    ),
+    include_bytes!(
+        "../../core/tests/fixtures/fhir/hl7-r4-examples/ExplanationOfBenefit-EB3501.json"
+    ),
+];
+
+/// A health plan with a publishing key, and two statements for `email`.
+async fn add_plan(
+    settings: &Settings,
+    s: &Services,
+    email: &NormalizedEmail,
+) -> Result<String, ServerError> {
+    let org = s
+        .store
+        .organizations()
+        .create(OrganizationKind::HealthPlan, "Acme Health Plan (demo)")
+        .await?;
+    let keys = ApiKeys {
+        store: &s.store,
+        audit: &s.audit,
+    };
+    let (key, secret) =
+        plans::create_publisher_key(&keys, &org.id, "Demo claims feed", Actor::system("demo"))
+            .await?;
+    let plan = plans::plan(&s.store, &org.id).await?;
+    let mut publisher = Publisher::new(
+        &s.store,
+        &s.vault,
+        &s.audit,
+        &plan,
+        &key.id,
+        settings.link_lifetime,
+        None,
+    );
+    let mut documents = Vec::new();
+    for (i, eob) in DEMO_EOBS.iter().enumerate() {
+        let eob: serde_json::Value =
+            serde_json::from_slice(eob).map_err(|e| ServerError::Demo(e.to_string()))?;
+        let bundle = serde_json::json!({
+            "resourceType": "Bundle",
+            "type": "collection",
+            "entry": [
+                {"fullUrl": "Patient/pat1", "resource": {"resourceType": "Patient", "id": "pat1",
+                    "telecom": [{"system": "email", "value": email.as_str()}]}},
+                {"resource": eob}
+            ]
+        });
+        documents.push(Document {
+            line: i as u64 + 1,
+            bytes: serde_json::to_vec(&bundle).map_err(|e| ServerError::Demo(e.to_string()))?,
+            too_long: None,
+        });
+    }
+    for result in publisher.publish(documents).await? {
+        if let DocumentResult::Rejected { rejection, .. } = result {
+            return Err(ServerError::Demo(format!(
+                "an EOB was refused: {rejection}"
+            )));
+        }
+    }
+    Ok(format!(
+        "Demo: {plan} published two statements for {patient} (see /statements once signed in).\n\
+         Its eob:publish API key, to try POST /api/v1/eob: {secret}",
+        plan = org.display_name,
+        patient = email.as_str(),
+        secret = secret.as_str(),
+    ))
 }

@@ -5,9 +5,9 @@
 pub enum ServerError {
     #[error(transparent)]
     Core(#[from] portico_core::Error),
-    /// A setting asks for something this version cannot do yet.
-    #[error("{0}")]
-    Unsupported(String),
+    /// The demo data could not be made.
+    #[error("demo: {0}")]
+    Demo(String),
     #[error("{what}: {source}")]
     Io {
         what: String,

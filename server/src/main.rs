@@ -42,6 +42,7 @@ fn main() -> ExitCode {
             Command::Audit { command } => operator::audit(&settings, command).await,
             Command::Staff { command } => operator::staff(&settings, command).await,
             Command::ApiKey { command } => operator::api_key(&settings, command).await,
+            Command::Org { command } => operator::org(&settings, command).await,
             Command::Demo { patient } => operator::demo(&settings, &patient).await,
         }
     });

@@ -17,7 +17,9 @@ use portico_core::{
 };
 
 mod api_keys;
+mod orgs;
 pub use api_keys::api_key;
+pub use orgs::org;
 
 use crate::{
     cli::{AuditCommand, ExportFormatArg, IdentityCommand, KeysCommand, StaffCommand},

@@ -66,7 +66,7 @@ impl Refusal {
     }
 
     /// What the person is told of a domain error: never a database or crypto detail.
-    fn of(error: Error, json: bool) -> Self {
+    pub(super) fn of(error: Error, json: bool) -> Self {
         match error {
             Error::Invalid { field, problem } => Self {
                 field: Some(field),
@@ -271,14 +271,14 @@ fn answer(thread_id: String, message_id: String, json: bool) -> Response {
 }
 
 /// Who is asking, as every handler here needs it.
-struct Caller {
+pub(super) struct Caller {
     json: bool,
-    client: Client,
-    portal: Portal,
+    pub(super) client: Client,
+    pub(super) portal: Portal,
 }
 
 impl Caller {
-    fn of(state: &AppState, address: SocketAddr, headers: &HeaderMap) -> Self {
+    pub(super) fn of(state: &AppState, address: SocketAddr, headers: &HeaderMap) -> Self {
         Self {
             json: wants_json(headers),
             client: client_of(Some(address.ip()), headers),
@@ -287,7 +287,7 @@ impl Caller {
     }
 
     /// The signed-in reader, or 401.
-    async fn reader(&self, session: &Session) -> Result<Reader, Refusal> {
+    pub(super) async fn reader(&self, session: &Session) -> Result<Reader, Refusal> {
         reader(&self.portal, session, &self.client, self.json).await
     }
 }

@@ -8,6 +8,7 @@ mod request_log;
 mod same_origin;
 pub mod security;
 pub mod sessions;
+mod statements;
 
 use std::sync::Arc;
 
@@ -107,6 +108,8 @@ pub fn router(state: AppState) -> Router {
         .route("/thread/{id}/reply", post(messages::reply))
         .layer(DefaultBodyLimit::max(form_limit))
         .route("/attachments/{id}", get(messages::download))
+        .route("/statements/{id}/pdf", get(statements::pdf))
+        .route("/statements/{id}/fhir.json", get(statements::fhir_json))
         .leptos_routes_with_context(&state, routes, page_context.clone(), {
             let options = options.clone();
             move || shell(options.clone())

@@ -5,9 +5,10 @@
 use std::{process::ExitCode, time::Duration};
 
 use portico_core::{
-    api_keys::{ApiKey, ApiKeys},
+    api_keys::{ApiKey, ApiKeys, Scope},
     audit::AuditLog,
     config::Settings,
+    eob::plans,
     messages, Error,
 };
 
@@ -30,7 +31,35 @@ pub async fn api_key(settings: &Settings, command: ApiKeyCommand) -> Result<Exit
 
 async fn run(keys: &ApiKeys<'_>, command: ApiKeyCommand) -> Result<ExitCode, ServerError> {
     match command {
-        ApiKeyCommand::Create { mailbox, label } => {
+        ApiKeyCommand::Create {
+            scope,
+            org: Some(org),
+            label,
+            ..
+        } if scope == Scope::PublishEobs.as_str() => {
+            let (key, secret) =
+                match plans::create_publisher_key(keys, &org, &label, operator()).await {
+                    Err(Error::NotFound) => {
+                        return Ok(refuse(&format!("no organization has id {org:?}")))
+                    }
+                    Err(Error::Invalid { problem, .. }) => return Ok(refuse(&problem)),
+                    other => other?,
+                };
+            eprintln!(
+                "portico: API key {} created; it publishes EOBs for health plan {} and keeps \
+                 its member directory.\n\
+                 portico: its secret follows. It is shown this once and cannot be shown again \
+                 (only its hash is kept): put it in the calling system's secret store now.",
+                key.id, key.organization_id
+            );
+            println!("{}", secret.as_str());
+        }
+        ApiKeyCommand::Create {
+            scope,
+            mailbox: Some(mailbox),
+            label,
+            ..
+        } if scope == Scope::SendMessages.as_str() => {
             let mailbox = match messages::mailbox(keys.store, &mailbox).await {
                 Err(Error::NotFound) => {
                     return Ok(refuse(&format!("no mailbox has id {mailbox:?}")))
@@ -48,6 +77,11 @@ async fn run(keys: &ApiKeys<'_>, command: ApiKeyCommand) -> Result<ExitCode, Ser
             );
             println!("{}", secret.as_str());
         }
+        ApiKeyCommand::Create { scope, .. } => {
+            return Ok(refuse(&format!(
+                "a key's scope is messages:send (with --mailbox) or eob:publish (with --org), not {scope:?}"
+            )))
+        }
         ApiKeyCommand::List { org } => {
             match keys.store.organizations().get(&org).await {
                 Err(Error::NotFound) => {
@@ -56,7 +90,7 @@ async fn run(keys: &ApiKeys<'_>, command: ApiKeyCommand) -> Result<ExitCode, Ser
                 other => other?,
             };
             let list = keys.list(&org).await?;
-            println!("id\tmailbox\tcreated\tlast used\trevoked\tlabel");
+            println!("id\tscope\tmailbox\tcreated\tlast used\trevoked\tlabel");
             for key in &list {
                 println!("{}", line(key));
             }
@@ -85,8 +119,9 @@ fn refuse(why: &str) -> ExitCode {
 /// One tab-separated line of `api-key list`.
 fn line(key: &ApiKey) -> String {
     format!(
-        "{}\t{}\t{}\t{}\t{}\t{}",
+        "{}\t{}\t{}\t{}\t{}\t{}\t{}",
         key.id,
+        key.scope.as_str(),
         key.mailbox_id,
         time(Some(key.created_at)),
         time(key.last_used_at),

@@ -177,6 +177,12 @@ pub async fn send(
     req: Request,
 ) -> Result<(StatusCode, Json<MessageSent>), Problem> {
     let key = authenticate(&state, req.headers()).await?;
+    if key.scope != portico_core::api_keys::Scope::SendMessages {
+        return Err(Problem::new(
+            StatusCode::FORBIDDEN,
+            "this key may not send messages: it needs the messages:send scope",
+        ));
+    }
     require_json(req.headers())?;
     let announced = req
         .headers()

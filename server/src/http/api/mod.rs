@@ -7,14 +7,17 @@
 //! Handlers are thin: parse, call `portico_core`, map its error to a problem
 //! document.
 
+pub mod eob;
+pub mod members;
 pub mod messages;
+mod ndjson;
 pub mod openapi;
 pub mod problem;
 
 use axum::{
     extract::DefaultBodyLimit,
     http::{header, HeaderMap},
-    routing::{get, post},
+    routing::{get, post, put},
     Router,
 };
 use portico_core::api_keys::{ApiKey, ApiKeys};
@@ -30,7 +33,14 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/api/v1/messages", post(messages::send))
         .route("/api/v1/openapi.json", get(openapi::document))
+        .route("/api/v1/members/{member_id}", put(members::put))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        // EOB uploads are streamed with their own limit (`eob_max_size`).
+        .route("/api/v1/eob", post(eob::publish))
+        .route("/api/v1/eob/$bulk", post(eob::bulk).get(eob::recent))
+        .route("/api/v1/eob/$bulk/{id}", get(eob::status))
+        .route("/api/v1/members/$bulk", post(members::bulk))
+        .layer(DefaultBodyLimit::disable())
 }
 
 /// The key named by the request's `Authorization: Bearer` header. Missing,

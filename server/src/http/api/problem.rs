@@ -58,6 +58,11 @@ impl Problem {
         )
     }
 
+    /// The client must change the request (a 4xx).
+    pub fn is_client_error(&self) -> bool {
+        self.status().is_client_error()
+    }
+
     fn status(&self) -> StatusCode {
         StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
     }
@@ -73,7 +78,7 @@ impl From<portico_core::Error> for Problem {
             }
             Error::Denied => Self::new(
                 StatusCode::FORBIDDEN,
-                "this key may not send from that mailbox",
+                "this key may not do that: a messages:send key sends from its own mailbox only",
             ),
             Error::NotFound => Self::new(StatusCode::NOT_FOUND, "the key's mailbox is gone"),
             Error::Busy(_) | Error::AuditUnavailable(_) => Self::new(

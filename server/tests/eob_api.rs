@@ -1,0 +1,386 @@
+//! The EOB API over real HTTP, as a health plan's system (and an attacker)
+//! sees it: `/api/v1/eob`, `/api/v1/eob/$bulk`, `/api/v1/members`.
+
+use std::{net::SocketAddr, sync::Arc};
+
+use portico_core::{
+    api_keys::ApiKeys,
+    audit::{Actor, AuditLog},
+    config::Settings,
+    eob::plans,
+    messages::{self, MailboxKind},
+    store::{OrganizationKind, Store},
+    testing::{migrated_store, sqlite_url, ThrowawayPostgres},
+    vault::{RootKeyring, Vault},
+};
+use portico_server::serve::{Server, Services};
+use serde_json::{json, Value};
+
+const EB3500: &[u8] = include_bytes!(
+    "../../core/tests/fixtures/fhir/hl7-r4-examples/ExplanationOfBenefit-EB3500.json"
+);
+const SYNTHEA: &[u8] =
+    include_bytes!("../../core/tests/fixtures/fhir/synthea/synthea-patient-bundle-a.json");
+const SYNTHEA_MEMBER: &str = "2fa15bc7-8866-461a-9000-f739e425860a";
+
+struct Reply {
+    status: u16,
+    content_type: String,
+    location: String,
+    body: String,
+}
+
+impl Reply {
+    fn json(&self) -> Value {
+        serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("{e}: {}", self.body))
+    }
+
+    /// An OperationOutcome with this status whose issues mention `text`.
+    fn assert_outcome(&self, status: u16, text: &str) {
+        assert_eq!(self.status, status, "{}", self.body);
+        assert_eq!(self.content_type, "application/fhir+json");
+        let outcome = self.json();
+        assert_eq!(outcome["resourceType"], "OperationOutcome");
+        assert!(self.body.contains(text), "{text:?} not in {}", self.body);
+    }
+}
+
+struct Portal {
+    base: String,
+    plan_key: String,
+    clinic_key: String,
+    _keys: tempfile::TempDir,
+}
+
+impl Portal {
+    async fn start(store: Store) -> Self {
+        let settings = Settings::load(
+            None,
+            [
+                ("PORTICO_LISTEN".to_owned(), "127.0.0.1:0".to_owned()),
+                ("PORTICO_EOB_MAX_SIZE".to_owned(), "1MB".to_owned()),
+            ],
+        )
+        .unwrap();
+        let keys = tempfile::tempdir().unwrap();
+        let keyring = RootKeyring::open(keys.path(), None).unwrap();
+        let services = Services {
+            passwords: Arc::new(portico_core::auth::passwords::Passwords::new()),
+            passkeys: Arc::new(
+                portico_core::auth::passkeys::Passkeys::new(&settings.public_url).unwrap(),
+            ),
+            vault: Arc::new(Vault::load(store.clone(), keyring).await.unwrap()),
+            audit: AuditLog::start(store.clone()),
+            store,
+        };
+        let orgs = services.store.organizations();
+        let plan = orgs
+            .create(OrganizationKind::HealthPlan, "Acme Health Plan")
+            .await
+            .unwrap();
+        let clinic = orgs
+            .create(OrganizationKind::Provider, "Riverside Clinic")
+            .await
+            .unwrap();
+        let desk =
+            messages::create_mailbox(&services.store, &clinic.id, "Desk", MailboxKind::General)
+                .await
+                .unwrap();
+        let api_keys = ApiKeys {
+            store: &services.store,
+            audit: &services.audit,
+        };
+        let (_, plan_secret) =
+            plans::create_publisher_key(&api_keys, &plan.id, "Claims", Actor::system("test"))
+                .await
+                .unwrap();
+        let (_, clinic_secret) = api_keys
+            .create(&clinic.id, &desk.id, "EHR", Actor::system("test"))
+            .await
+            .unwrap();
+        let server = Server::bind(settings, services.clone()).await.unwrap();
+        let addr: SocketAddr = server.local_addr().unwrap();
+        tokio::spawn(async move {
+            let _ = server.run(std::future::pending()).await;
+        });
+        Self {
+            base: format!("http://{addr}"),
+            plan_key: plan_secret.as_str().to_owned(),
+            clinic_key: clinic_secret.as_str().to_owned(),
+            _keys: keys,
+        }
+    }
+
+    async fn call(
+        &self,
+        method: &'static str,
+        path: &str,
+        key: &str,
+        content_type: &str,
+        body: Vec<u8>,
+    ) -> Reply {
+        let url = format!("{}{path}", self.base);
+        let (key, content_type) = (key.to_owned(), content_type.to_owned());
+        tokio::task::spawn_blocking(move || {
+            let agent: ureq::Agent = ureq::Agent::config_builder()
+                .http_status_as_error(false)
+                .build()
+                .into();
+            let req = ureq::http::Request::builder()
+                .method(method)
+                .uri(&url)
+                .header("authorization", format!("Bearer {key}"))
+                .header("content-type", content_type);
+            let mut res = if method == "GET" {
+                agent.run(req.body(()).unwrap())
+            } else {
+                agent.run(req.body(body).unwrap())
+            }
+            .expect("the server answers");
+            let header = |name: &str| {
+                res.headers()
+                    .get(name)
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or("")
+                    .to_owned()
+            };
+            Reply {
+                status: res.status().as_u16(),
+                content_type: header("content-type"),
+                location: header("content-location"),
+                body: res.body_mut().read_to_string().unwrap(),
+            }
+        })
+        .await
+        .unwrap()
+    }
+
+    async fn publish(&self, body: &[u8]) -> Reply {
+        self.call(
+            "POST",
+            "/api/v1/eob",
+            &self.plan_key,
+            "application/fhir+json",
+            body.to_vec(),
+        )
+        .await
+    }
+
+    async fn bulk(&self, lines: &[Vec<u8>]) -> Reply {
+        let body = lines.join(&b"\n"[..]);
+        self.call(
+            "POST",
+            "/api/v1/eob/$bulk",
+            &self.plan_key,
+            "application/fhir+ndjson",
+            body,
+        )
+        .await
+    }
+}
+
+fn with_patient(eob: &Value, email: &str) -> Vec<u8> {
+    serde_json::to_vec(&json!({
+        "resourceType": "Bundle",
+        "type": "transaction",
+        "entry": [
+            {"fullUrl": "urn:uuid:7d1f3c7e-0000-4000-8000-000000000001", "resource": {
+                "resourceType": "Patient", "telecom": [{"system": "email", "value": email}]}},
+            {"resource": eob},
+            {"resource": {"resourceType": "Organization", "id": "o"}}
+        ]
+    }))
+    .unwrap()
+}
+
+fn eb3500() -> Value {
+    let mut eob: Value = serde_json::from_slice(EB3500).unwrap();
+    eob["patient"]["reference"] = json!("urn:uuid:7d1f3c7e-0000-4000-8000-000000000001");
+    eob
+}
+
+async fn scenario(store: Store) {
+    let portal = Portal::start(store).await;
+
+    // Published; the same claim again is version 2; other resources are counted.
+    let first = portal
+        .publish(&with_patient(&eb3500(), "ana@example.org"))
+        .await;
+    assert_eq!(first.status, 201, "{}", first.body);
+    assert_eq!(first.json()["eobs"][0]["version"], 1);
+    assert_eq!(first.json()["ignored"]["Organization"], 1);
+    let again = portal
+        .publish(&with_patient(&eb3500(), "ana@example.org"))
+        .await;
+    assert_eq!(again.json()["eobs"][0]["version"], 2);
+    assert_eq!(again.json()["eobs"][0]["updated"], true);
+
+    // Refusals, each with an issue that says what is wrong and where.
+    let mut no_status = eb3500();
+    no_status.as_object_mut().unwrap().remove("status");
+    portal
+        .publish(&with_patient(&no_status, "ana@example.org"))
+        .await
+        .assert_outcome(422, "status");
+    let mut two_focal = eb3500();
+    let insurance = two_focal["insurance"][0].clone();
+    two_focal["insurance"] = json!([insurance.clone(), insurance]);
+    portal
+        .publish(&with_patient(&two_focal, "ana@example.org"))
+        .await
+        .assert_outcome(422, "focal");
+    let mut unknown = eb3500();
+    unknown["patient"]["reference"] = json!("urn:uuid:99999999-0000-4000-8000-000000000000");
+    portal
+        .publish(&with_patient(&unknown, "ana@example.org"))
+        .await
+        .assert_outcome(422, "patient.reference");
+    portal
+        .publish(SYNTHEA)
+        .await
+        .assert_outcome(422, "no recipient");
+    let mut stu3 = eb3500();
+    stu3["insurance"] = json!({"focal": true, "coverage": {"reference": "Coverage/1"}});
+    portal
+        .publish(&with_patient(&stu3, "ana@example.org"))
+        .await
+        .assert_outcome(422, "STU3");
+    let truncated = portal.publish(&EB3500[..200]).await;
+    truncated.assert_outcome(400, "line");
+    assert!(truncated.body.contains("column"), "{}", truncated.body);
+    portal
+        .publish(&vec![b' '; 1_200_000])
+        .await
+        .assert_outcome(413, "larger than");
+    portal
+        .call(
+            "POST",
+            "/api/v1/eob",
+            &portal.plan_key,
+            "text/plain",
+            EB3500.to_vec(),
+        )
+        .await
+        .assert_outcome(415, "application/fhir+json");
+
+    // Keys do only what their scope allows.
+    let wrong = portal
+        .call(
+            "POST",
+            "/api/v1/eob",
+            &portal.clinic_key,
+            "application/fhir+json",
+            EB3500.to_vec(),
+        )
+        .await;
+    assert_eq!(wrong.status, 403, "{}", wrong.body);
+    let message = portal
+        .call(
+            "POST",
+            "/api/v1/messages",
+            &portal.plan_key,
+            "application/json",
+            br#"{"to":"ana@example.org","subject":"s","body":"b"}"#.to_vec(),
+        )
+        .await;
+    assert_eq!(message.status, 403, "{}", message.body);
+    let nobody = portal
+        .call(
+            "POST",
+            "/api/v1/eob",
+            "ptk_nope",
+            "application/fhir+json",
+            EB3500.to_vec(),
+        )
+        .await;
+    assert_eq!(nobody.status, 401);
+
+    // The member directory maps the Synthea patient, who has no email.
+    let put = portal
+        .call(
+            "PUT",
+            &format!("/api/v1/members/{SYNTHEA_MEMBER}"),
+            &portal.plan_key,
+            "application/json",
+            br#"{"email": "sam@example.org"}"#.to_vec(),
+        )
+        .await;
+    assert_eq!(put.status, 204, "{}", put.body);
+    let synthea = portal.publish(SYNTHEA).await;
+    assert_eq!(synthea.status, 201, "{}", synthea.body);
+    assert_eq!(synthea.json()["eobs"].as_array().unwrap().len(), 21);
+    let members = portal
+        .call(
+            "POST",
+            "/api/v1/members/$bulk",
+            &portal.plan_key,
+            "application/x-ndjson",
+            b"{\"member_id\": \"M1\", \"email\": \"m1@example.org\"}\n{\"member_id\": \"M2\", \"email\": \"not an address\"}\n".to_vec(),
+        )
+        .await;
+    assert_eq!(members.json()["accepted"], 1, "{}", members.body);
+    assert_eq!(members.json()["rejections"][0]["line"], 2);
+    assert_eq!(members.json()["rejections"][0]["problem"]["field"], "email");
+
+    // Bulk: good lines kept, bad ones reported by number, followable by id.
+    let mut second_claim = eb3500();
+    second_claim["identifier"][0]["value"] = json!("bulk-2");
+    let long_line = vec![b'x'; 1_100_000];
+    let bulk = portal
+        .bulk(&[
+            with_patient(&second_claim, "ana@example.org"),
+            b"{\"resourceType\": \"ExplanationOfBenefit\",".to_vec(),
+            Vec::new(),
+            // NDJSON: the pretty-printed bundle on one line.
+            serde_json::to_vec(&serde_json::from_slice::<Value>(SYNTHEA).unwrap()).unwrap(),
+            long_line,
+        ])
+        .await;
+    assert_eq!(bulk.status, 200, "{}", bulk.body);
+    let report = bulk.json();
+    assert_eq!(report["state"], "done");
+    assert_eq!(
+        (report["accepted"].as_i64(), report["rejected"].as_i64()),
+        (Some(2), Some(2))
+    );
+    let lines: Vec<i64> = report["rejections"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["line"].as_i64().unwrap())
+        .collect();
+    assert_eq!(lines, vec![2, 5]);
+    assert!(report["rejections"][1]["outcome"]
+        .to_string()
+        .contains("longer than"));
+    let id = report["id"].as_str().unwrap();
+    assert_eq!(bulk.location, format!("/api/v1/eob/$bulk/{id}"));
+    let followed = portal
+        .call("GET", &bulk.location, &portal.plan_key, "", vec![])
+        .await;
+    assert_eq!(followed.json()["accepted"], 2);
+    let listed = portal
+        .call("GET", "/api/v1/eob/$bulk", &portal.plan_key, "", vec![])
+        .await;
+    assert_eq!(listed.json()["uploads"][0]["id"], id);
+    let others = portal
+        .call("GET", &bulk.location, &portal.clinic_key, "", vec![])
+        .await;
+    assert_eq!(
+        others.status, 403,
+        "another organization's key cannot follow it"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn eob_api_on_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    scenario(migrated_store(&sqlite_url(dir.path())).await).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn eob_api_on_postgres() {
+    let pg = ThrowawayPostgres::create().await;
+    scenario(migrated_store(&pg.url()).await).await;
+    pg.drop_now().await;
+}
