@@ -8,6 +8,7 @@ pub mod auth;
 pub mod messaging;
 pub mod pages;
 mod shell;
+pub mod statements;
 
 pub use shell::{shell, App};
 

@@ -15,6 +15,7 @@ use crate::pages::{
     sign_in::SignInPage,
     signed_out::SignedOutPage,
     staff::{EnrollPage, MailboxPage, StaffHomePage, StaffSignInPage},
+    statements::{StatementView, StatementsPage},
     thread::ThreadPage,
 };
 
@@ -70,6 +71,8 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/staff/mailbox/:id") view=MailboxPage/>
                     // Rendered whole before the response starts, so a refusal is a real 403.
                     <Route path=path!("/thread/:id") view=ThreadPage ssr=SsrMode::Async/>
+                    <Route path=path!("/statements") view=StatementsPage/>
+                    <Route path=path!("/statements/:id") view=StatementView ssr=SsrMode::Async/>
                 </Routes>
             </main>
         </Router>

@@ -25,6 +25,7 @@ pub fn InboxPage() -> impl IntoView {
                     <SignedInArea idle_secs=view.idle_timeout_secs>
                         <section class="inbox">
                             <h1>"Your messages"</h1>
+                            <p><a href="/statements">"Your statements (Explanation of Benefits)"</a></p>
                             <InboxList/>
                             <SignOutButtons/>
                         </section>

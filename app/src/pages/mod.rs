@@ -6,4 +6,5 @@ pub mod passkeys;
 pub mod sign_in;
 pub mod signed_out;
 pub mod staff;
+pub mod statements;
 pub mod thread;
