@@ -28,13 +28,15 @@ SMTP_VENV := $(CURDIR)/target/smtp-venv
 export TEST_SMTP_PYTHON ?= $(SMTP_VENV)/bin/python
 
 .PHONY: help run test tools test-tools toolchain cargo-leptos wasm-bindgen node-packages \
-        chromium postgres-reachable smtp-server unit-tests e2e build release sizes lint clean
+        chromium postgres-reachable smtp-server unit-tests e2e build release sizes lint clean \
+        bench-eob
 
 help:
 	@echo "make run    install what is missing, build, serve http://localhost:3000 (SQLite, file mail)"
 	@echo "make test   install what is missing, run every test (unit, SQLite, PostgreSQL, Chromium)"
 	@echo "make lint   rustfmt and clippy"
 	@echo "make sizes  build for release and print the compressed size of what the first page loads"
+	@echo "make bench-eob  bulk-publish 100,000 generated EOBs over HTTP to a release build; EOB/s and peak RSS"
 
 ## ---- the two commands -------------------------------------------------------
 
@@ -143,6 +145,11 @@ sizes: release
 	@for f in target/site/pkg/portico.wasm target/site/pkg/portico.js target/site/pkg/portico.css; do \
 	  printf '%-32s %8d bytes, %8d gzipped\n' "$$f" $$(stat -c %s $$f) $$(gzip -9c $$f | wc -c); \
 	done
+
+# EOB_COUNT EOBs (default 100,000) over HTTP to a release build on SQLite.
+EOB_COUNT ?= 100000
+bench-eob: toolchain
+	bench/eob/run.sh $(EOB_COUNT)
 
 lint: toolchain
 	cargo fmt --all --check

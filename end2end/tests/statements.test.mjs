@@ -1,0 +1,138 @@
+// A health plan publishes EOBs over HTTP; the member gets one notice, signs in
+// from it, reads the statement, and downloads the PDF and the original JSON.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { BASE_URL, launch, waitForPortal, watchedPage } from '../browser.mjs';
+import { emails, newCode, readEmail, waitForEmail } from '../mail.mjs';
+
+const DATA_DIR = process.env.PORTICO_DATA_DIR ?? 'target/e2e-data';
+const PORTICO = process.env.PORTICO_BIN ?? 'target/debug/portico';
+const EB3500 = JSON.parse(
+  readFileSync('core/tests/fixtures/fhir/hl7-r4-examples/ExplanationOfBenefit-EB3500.json', 'utf8'),
+);
+const MARKER = 'MARKER-E2E-EOB';
+
+let browser;
+before(async () => {
+  await waitForPortal();
+  browser = await launch();
+});
+after(async () => {
+  await browser?.close();
+});
+
+function portico(...args) {
+  return execFileSync(PORTICO, args, { env: process.env, encoding: 'utf8' }).trim();
+}
+
+// A Bundle with the member's Patient and one EOB for `claim`; the EOB's text,
+// exactly as sent, is what the JSON download must give back.
+function bundle(email, claim) {
+  const eob = structuredClone(EB3500);
+  eob.identifier[0].value = claim;
+  eob.patient = { reference: 'urn:uuid:5c0d1e2f-0000-4000-8000-00000000e2e0' };
+  eob.item[0].productOrService.coding[0].display = `${MARKER} cleaning`;
+  const eobText = JSON.stringify(eob, null, 1);
+  const patient = JSON.stringify({ resourceType: 'Patient', telecom: [{ system: 'email', value: email }] });
+  const text = `{"resourceType":"Bundle","type":"collection","entry":[` +
+    `{"fullUrl":"urn:uuid:5c0d1e2f-0000-4000-8000-00000000e2e0","resource":${patient}},` +
+    `{"resource":${eobText}}]}`;
+  return { text, eobText };
+}
+
+async function publish(key, body) {
+  const res = await fetch(`${BASE_URL}/api/v1/eob`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${key}`, 'content-type': 'application/fhir+json' },
+    body,
+  });
+  const answer = await res.json();
+  assert.equal(res.status, 201, JSON.stringify(answer));
+  return answer;
+}
+
+test('a plan publishes; the member gets one notice, reads the statement, downloads PDF and JSON', async () => {
+  const planName = `E2E Health Plan ${process.pid}`;
+  const plan = portico('org', 'add', '--kind', 'health-plan', '--name', planName);
+  const key = portico('apikey', 'create', '--org', plan, '--scope', 'eob:publish', '--label', 'e2e');
+  const email = `member-${process.pid}@example.org`;
+  const claim = `E2E-CLAIM-${process.pid}`;
+  const first = bundle(email, claim);
+
+  const before = emails();
+  await publish(key, first.text);
+  await publish(key, bundle(email, `${claim}-2`).text);
+
+  // One notice for both, naming the plan and nothing of the statements.
+  const isNotice = (m) => m.subject === `You have new statements from ${planName}`;
+  const notice = await waitForEmail(before, isNotice);
+  assert.doesNotMatch(notice.content, /MARKER|E2E-CLAIM|\$\d|cleaning|Provider/i);
+  const link = notice.text.match(/http:\/\/localhost:\d+\/open\/\S+/)[0];
+
+  const { context, page } = await watchedPage(browser);
+  await page.goto(link);
+  await page.locator('main[data-hydrated="true"]').waitFor({ timeout: 30_000 });
+  const codeBefore = emails();
+  await page.getByRole('button', { name: 'Email me a code' }).click();
+  const code = await newCode(codeBefore);
+  // The outbox sends in order: a second notice, had one been queued with the
+  // publications, would have arrived before this code.
+  const notices = emails().filter((f) => !before.includes(f)).map(readEmail).filter(isNotice);
+  assert.equal(notices.length, 1, 'statements are coalesced into one notice a day');
+  await page.getByLabel('The code from the email').fill(code);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByRole('heading', { name: 'Your messages' }).waitFor();
+
+  await page.getByRole('link', { name: 'Your statements (Explanation of Benefits)' }).click();
+  await page.getByRole('heading', { name: 'Your statements' }).waitFor();
+  assert.equal(await page.getByRole('link', { name: planName }).count(), 2);
+  await page.goto(`${BASE_URL}/statements`);
+  const rows = page.getByRole('link', { name: planName });
+  await rows.first().waitFor();
+  // Open the statement for the first claim.
+  for (let i = 0; i < 2; i++) {
+    await rows.nth(i).click();
+    await page.getByRole('heading', { name: 'Explanation of Benefits' }).waitFor();
+    if ((await page.locator('.claim-number').textContent()) === claim) break;
+    await page.goBack();
+  }
+  assert.equal(await page.locator('.claim-number').textContent(), claim);
+  await page.getByText('This is not a bill.').waitFor();
+  await page.getByText(`${MARKER} cleaning`).first().waitFor();
+
+  const pdfHref = await page.getByRole('link', { name: 'Download PDF' }).getAttribute('href');
+  const pdf = await page.request.get(`${BASE_URL}${pdfHref}`);
+  assert.equal(pdf.status(), 200);
+  assert.equal(pdf.headers()['content-type'], 'application/pdf');
+  assert.match(pdf.headers()['content-disposition'], /^attachment; /);
+  const pdfBytes = await pdf.body();
+  assert.equal(pdfBytes.subarray(0, 5).toString(), '%PDF-');
+  assert.match(pdfBytes.toString('latin1'), /%%EOF\s*$/);
+  assert.ok(pdfBytes.includes(claim), 'the PDF carries the claim number');
+
+  const jsonHref = await page.getByRole('link', { name: 'Download FHIR JSON' }).getAttribute('href');
+  const json = await page.request.get(`${BASE_URL}${jsonHref}`);
+  assert.equal(json.status(), 200);
+  assert.ok((await json.body()).equals(Buffer.from(first.eobText)), 'the JSON is byte-equal to what was published');
+
+  // Not signed in, the downloads open nothing.
+  const stranger = await browser.newContext();
+  const refused = await stranger.request.get(`${BASE_URL}${pdfHref}`);
+  assert.equal(refused.status(), 401);
+  await stranger.close();
+  await context.close();
+
+  // The statement is readable nowhere at rest: not in the database, its journal, or any email.
+  for (const file of filesUnder(DATA_DIR)) {
+    assert.equal(readFileSync(file).indexOf(MARKER), -1, `the marker is readable in ${file}`);
+  }
+});
+
+function filesUnder(dir) {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((entry) =>
+    entry.isDirectory() ? filesUnder(join(dir, entry.name)) : [join(dir, entry.name)],
+  );
+}
