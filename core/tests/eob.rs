@@ -258,3 +258,32 @@ fn carin_expectations_warn_or_refuse_when_strict() {
     let r = parse(EB3500, ParseOptions { strict: true }).expect_err("strict refuses");
     assert!(has_issue(&r, "ExplanationOfBenefit.billablePeriod"));
 }
+
+#[test]
+fn a_number_too_large_in_a_bundle_entry_is_placed_in_the_upload() {
+    let upload = b"{\"resourceType\":\"Bundle\",\"type\":\"collection\",\"entry\":[\n{\"resource\":{\"resourceType\":\"ExplanationOfBenefit\",\"x\":1e400}}]}";
+    let r = portico_core::eob::parse(upload, ParseOptions::default()).unwrap_err();
+    assert_eq!(
+        r.kind,
+        portico_core::eob::RejectionKind::Syntax {
+            line: 2,
+            column: 60
+        }
+    );
+    assert!(r.outcome.issue[0].diagnostics.contains("line 2, column 60"));
+}
+
+#[test]
+fn absurd_amounts_are_refused_by_path() {
+    let mut v = eob();
+    v["item"][0]["adjudication"][0]["amount"]["value"] = serde_json::json!(5e16);
+    let r = refused(&v);
+    assert!(
+        has_issue(
+            &r,
+            "ExplanationOfBenefit.item[0].adjudication[0].amount.value"
+        ),
+        "{:?}",
+        r.outcome
+    );
+}

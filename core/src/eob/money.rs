@@ -1,16 +1,25 @@
 //! FHIR decimals to integer cents, from the JSON text itself (never through f64).
 
+/// The largest amount Portico takes, in cents ($10 billion): far above any
+/// claim, and low enough that no statement's sums can overflow.
+pub const MAX_CENTS: i64 = 1_000_000_000_000;
+
 /// The cents of a JSON number's text (`"135.57"`, `"-0.5"`, `"1e2"`), rounded
 /// half away from zero to the cent when it carries more decimals (Synthea
-/// writes `28.104000000000003`). `None` when it is not a number or too large.
+/// writes `28.104000000000003`). `None` when it is not a number, or beyond
+/// [`MAX_CENTS`] either way.
 pub fn cents(text: &str) -> Option<i64> {
+    exact_cents(text).filter(|c| c.abs() <= MAX_CENTS)
+}
+
+fn exact_cents(text: &str) -> Option<i64> {
     let text = text.trim();
     let (negative, rest) = match text.strip_prefix('-') {
         Some(r) => (true, r),
         None => (false, text),
     };
     let (mantissa, exponent) = match rest.find(['e', 'E']) {
-        Some(at) => (&rest[..at], rest[at + 1..].parse::<i32>().ok()?),
+        Some(at) => (&rest[..at], exponent(&rest[at + 1..])?),
         None => (rest, 0),
     };
     let (int_part, frac_part) = match mantissa.split_once('.') {
@@ -62,9 +71,34 @@ pub fn cents(text: &str) -> Option<i64> {
     i64::try_from(value).ok()
 }
 
+/// An exponent's value; one too small to write as an `i32` is clamped (the
+/// amount is then zero), one too large is refused.
+fn exponent(text: &str) -> Option<i32> {
+    let digits = text.strip_prefix(['+', '-']).unwrap_or(text);
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    match text.parse::<i32>() {
+        Ok(e) => Some(e),
+        Err(_) if text.starts_with('-') => Some(-1_000_000),
+        Err(_) => None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::cents;
+
+    #[test]
+    fn absurd_amounts_are_refused_and_vanishing_ones_are_zero() {
+        assert_eq!(cents("10000000000"), Some(super::MAX_CENTS));
+        assert_eq!(cents("10000000000.01"), None);
+        assert_eq!(cents("5e16"), None);
+        assert_eq!(cents("-5e16"), None);
+        assert_eq!(cents("1e-9999999999"), Some(0));
+        assert_eq!(cents("1e9999999999"), None);
+        assert_eq!(cents("1e"), None);
+    }
 
     #[test]
     fn decimals_become_cents_without_floats() {

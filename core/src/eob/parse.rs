@@ -64,7 +64,38 @@ impl Parsed<'_> {
 }
 
 fn syntax(e: &serde_json::Error) -> Rejection {
-    let (line, column) = (e.line(), e.column());
+    at_position(e, e.line(), e.column())
+}
+
+/// A syntax error found in `part`, a slice of `upload` (a Bundle entry): its
+/// line and column are given in the upload, where the sender can find them.
+fn syntax_in(upload: &[u8], part: &[u8], e: &serde_json::Error) -> Rejection {
+    let offset = (part.as_ptr() as usize).wrapping_sub(upload.as_ptr() as usize);
+    if offset > upload.len() {
+        return syntax(e);
+    }
+    // The error's byte index in the part, from its line and column.
+    let line_start: usize = part
+        .split(|&b| b == b'\n')
+        .take(e.line().saturating_sub(1))
+        .map(|l| l.len() + 1)
+        .sum();
+    let index = (offset + line_start + e.column().saturating_sub(1)).min(upload.len());
+    let before = &upload[..index];
+    let line = before.iter().filter(|&&b| b == b'\n').count() + 1;
+    let column = index
+        - before
+            .iter()
+            .rposition(|&b| b == b'\n')
+            .map_or(0, |p| p + 1)
+        + 1;
+    at_position(e, line, column)
+}
+
+fn at_position(e: &serde_json::Error, line: usize, column: usize) -> Rejection {
+    let e = e.to_string();
+    // serde_json ends its message with its own position, in the part it read.
+    let e = e.split(" at line ").next().unwrap_or_default();
     Rejection {
         kind: RejectionKind::Syntax { line, column },
         outcome: OperationOutcome::new(vec![Issue::error(
@@ -113,7 +144,8 @@ pub fn parse<'a>(bytes: &'a [u8], options: ParseOptions) -> Result<Parsed<'a>, R
     match peek.resource_type.as_deref() {
         Some("ExplanationOfBenefit") => {
             let mut issues = Vec::new();
-            let (eob, warnings) = check_eob(bytes, "ExplanationOfBenefit", options, &mut issues)?;
+            let (eob, warnings) =
+                check_eob(bytes, bytes, "ExplanationOfBenefit", options, &mut issues)?;
             if issues.iter().any(|i| i.severity == Severity::Error) {
                 return Err(Rejection::invalid(issues));
             }
@@ -136,7 +168,7 @@ pub fn parse<'a>(bytes: &'a [u8], options: ParseOptions) -> Result<Parsed<'a>, R
                 ignored: BTreeMap::new(),
             })
         }
-        Some("Bundle") => parse_bundle(whole, options),
+        Some("Bundle") => parse_bundle(bytes, whole, options),
         Some(other) => Err(Rejection::invalid(vec![Issue::error(
             "not-supported",
             Some("resourceType".into()),
@@ -153,12 +185,13 @@ pub fn parse<'a>(bytes: &'a [u8], options: ParseOptions) -> Result<Parsed<'a>, R
 /// Validates one EOB's bytes; errors go to `issues`. Returns the typed EOB (if
 /// it could be read) and its warnings. STU3 refuses the whole upload at once.
 fn check_eob(
+    upload: &[u8],
     bytes: &[u8],
     at: &str,
     options: ParseOptions,
     issues: &mut Vec<Issue>,
 ) -> Result<(Option<ExplanationOfBenefit>, Vec<Issue>), Rejection> {
-    let value: Value = serde_json::from_slice(bytes).map_err(|e| syntax(&e))?;
+    let value: Value = serde_json::from_slice(bytes).map_err(|e| syntax_in(upload, bytes, &e))?;
     let Some(obj) = value.as_object() else {
         issues.push(Issue::error(
             "structure",
@@ -222,7 +255,11 @@ fn resolve(reference: &str, patients: &[BundlePatient]) -> Option<PatientInfo> {
     found.map(|p| p.info.clone())
 }
 
-fn parse_bundle<'a>(whole: &'a RawValue, options: ParseOptions) -> Result<Parsed<'a>, Rejection> {
+fn parse_bundle<'a>(
+    upload: &'a [u8],
+    whole: &'a RawValue,
+    options: ParseOptions,
+) -> Result<Parsed<'a>, Rejection> {
     let bundle: Bundle<'a> = serde_json::from_str(whole.get()).map_err(|e| {
         Rejection::invalid(vec![Issue::error(
             "structure",
@@ -294,7 +331,7 @@ fn parse_bundle<'a>(whole: &'a RawValue, options: ParseOptions) -> Result<Parsed
     let mut eobs = Vec::new();
     for (_, at, raw) in eob_entries {
         let bytes = raw.get().as_bytes();
-        let (eob, warnings) = check_eob(bytes, &at, options, &mut issues)?;
+        let (eob, warnings) = check_eob(upload, bytes, &at, options, &mut issues)?;
         let Some(eob) = eob else { continue };
         let patient = match contained_patient(&eob) {
             Some(p) => p,

@@ -310,11 +310,13 @@ impl<'a> Publisher<'a> {
             let identity = match email {
                 Some(email) => match NormalizedEmail::parse(&email) {
                     Ok(email) => Some(self.identity_for(&email).await?),
-                    Err(_) => return Ok(Err(Rejection::invalid(vec![Issue::error(
+                    Err(_) => {
+                        return Ok(Err(Rejection::invalid(vec![Issue::error(
                         "value",
                         Some(format!("{}.patient", eob.path)),
                         "the Patient's email (telecom with system email) is not a valid address",
-                    )]))),
+                    )])))
+                    }
                 },
                 None => self.members.identity_of(&member_ids).await?,
             };

@@ -247,7 +247,12 @@ impl Statement {
                     amounts.not_covered,
                 ];
                 if parts.iter().any(Option::is_some) {
-                    amounts.you_may_owe = Some(parts.iter().flatten().sum());
+                    amounts.you_may_owe = Some(
+                        parts
+                            .iter()
+                            .flatten()
+                            .fold(0i64, |a, b| a.saturating_add(*b)),
+                    );
                     estimate = true;
                 }
             }

@@ -80,15 +80,14 @@ pub async fn status(
         .fetch_optional(pool)
         .await)?;
     let upload = upload.ok_or(Error::NotFound)?;
-    let reports: Vec<Vec<u8>> =
-        on_pool!(store, |pool| {
-            sqlx::query_scalar(
+    let reports: Vec<Vec<u8>> = on_pool!(store, |pool| {
+        sqlx::query_scalar(
         "SELECT report_sealed FROM eob_upload_rejections WHERE upload_id = $1 ORDER BY first_line"
     )
     .bind(id)
     .fetch_all(pool)
     .await
-        })?;
+    })?;
     let owner = KeyOwner::Mailbox(plan.mailbox_id.clone());
     let mut refused = Vec::new();
     for sealed in reports {

@@ -191,7 +191,11 @@ impl Check<'_> {
             match m.get("value") {
                 Some(Value::Number(n)) => {
                     if super::money::cents(&n.to_string()).is_none() {
-                        self.error("value", format!("{path}.value"), "amount out of range");
+                        self.error(
+                            "value",
+                            format!("{path}.value"),
+                            "amount out of range: at most 10,000,000,000.00 either way",
+                        );
                     }
                 }
                 None => {}
