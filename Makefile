@@ -10,6 +10,9 @@ RUST_TOOLCHAIN       := 1.96.0
 CARGO_LEPTOS_VERSION := 0.3.11
 # Must equal the `wasm-bindgen = "=…"` pin in Cargo.toml.
 WASM_BINDGEN_VERSION := 0.2.130
+# `make fuzz`: cargo-fuzz runs on the nightly toolchain (libFuzzer needs it).
+CARGO_FUZZ_VERSION   := 0.13.2
+FUZZ_SECONDS         ?= 600
 
 export PATH := $(HOME)/.cargo/bin:$(CURDIR)/node_modules/.bin:$(PATH)
 export TEST_POSTGRES_URL ?= postgres://postgres@127.0.0.1:5432/postgres
@@ -29,7 +32,7 @@ export TEST_SMTP_PYTHON ?= $(SMTP_VENV)/bin/python
 
 .PHONY: help run test tools test-tools toolchain cargo-leptos wasm-bindgen node-packages \
         chromium postgres-reachable smtp-server unit-tests e2e build release sizes lint clean \
-        bench-eob
+        bench-eob fuzz cargo-fuzz
 
 help:
 	@echo "make run    install what is missing, build, serve http://localhost:3000 (SQLite, file mail)"
@@ -37,6 +40,7 @@ help:
 	@echo "make lint   rustfmt and clippy"
 	@echo "make sizes  build for release and print the compressed size of what the first page loads"
 	@echo "make bench-eob  bulk-publish 100,000 generated EOBs over HTTP to a release build; EOB/s and peak RSS"
+	@echo "make fuzz   fuzz the EOB parser and validator for FUZZ_SECONDS (default 600; nightly Rust)"
 
 ## ---- the two commands -------------------------------------------------------
 
@@ -124,6 +128,16 @@ smtp-server:
 	  "$(TEST_SMTP_PYTHON)" -c 'import aiosmtpd' || { echo "ERROR: aiosmtpd did not install into $(SMTP_VENV)"; exit 1; }; \
 	fi
 
+# cargo-fuzz for `make fuzz`, built by the nightly toolchain it drives.
+cargo-fuzz:
+	@command -v rustup >/dev/null || { echo "rustup is required (https://rustup.rs)"; exit 1; }
+	@rustup toolchain list | grep '^nightly' >/dev/null || rustup toolchain install nightly --profile minimal --no-self-update
+	@if cargo +nightly fuzz --version 2>/dev/null | grep -q " $(CARGO_FUZZ_VERSION)$$"; then \
+	  echo "cargo-fuzz $(CARGO_FUZZ_VERSION) is installed"; \
+	else \
+	  $(TOOL_PROFILE) cargo +nightly install cargo-fuzz --version $(CARGO_FUZZ_VERSION) --locked; \
+	fi
+
 postgres-reachable:
 	@command -v psql >/dev/null || { apt-get update && apt-get install -y postgresql-client; }
 	@psql "$(TEST_POSTGRES_URL)" -qtAc 'SELECT 1' >/dev/null 2>&1 || { \
@@ -150,6 +164,15 @@ sizes: release
 EOB_COUNT ?= 100000
 bench-eob: toolchain
 	bench/eob/run.sh $(EOB_COUNT)
+
+# libFuzzer on the EOB parser and validator (fuzz/, a workspace of its own).
+# The committed seeds are copied into fuzz/corpus/, which grows as it runs and is
+# not committed; a crash is saved under fuzz/artifacts/eob_parse/ and fails make.
+fuzz: cargo-fuzz
+	mkdir -p fuzz/corpus/eob_parse
+	cp fuzz/seeds/eob_parse/* fuzz/corpus/eob_parse/
+	cargo +nightly fuzz run eob_parse fuzz/corpus/eob_parse -- \
+	  -dict=fuzz/eob.dict -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1
 
 lint: toolchain
 	cargo fmt --all --check
