@@ -38,6 +38,7 @@
 //! coinsurance and not covered, and the line says it is an estimate. Totals are the sums of
 //! the lines, so the statement adds up; the EOB's own `total` list is shown too.
 
+mod commit;
 mod envelope;
 pub mod members;
 pub mod model;
@@ -56,6 +57,6 @@ pub use outcome::{Issue, OperationOutcome, Rejection, RejectionKind, Severity};
 pub use parse::{parse, AcceptedEob, ParseOptions, Parsed, PatientInfo, PatientLink};
 pub use pdf::statement_pdf;
 pub use plans::HealthPlan;
-pub use publish::{Document, DocumentResult, Publisher};
+pub use publish::{Committer, Document, DocumentResult, Prepared, Publisher};
 pub use read::{StatementSummary, StatementView, Statements};
 pub use statement::{column, Amounts, Column, Line, StatedTotal, Statement, NOT_A_BILL};

@@ -19,6 +19,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use hmac::Mac;
 use rayon::prelude::*;
 
+pub use super::commit::Committer;
 use super::{
     envelope,
     members::MemberLookup,
@@ -28,7 +29,7 @@ use super::{
     AcceptedEob, ParseOptions, PatientLink, Statement,
 };
 use crate::{
-    audit::{Action, Actor, AuditEvent, AuditLog, Outcome},
+    audit::AuditLog,
     auth::links,
     notify::{MailKind, NewItemPayload, Payload},
     store::{new_id, now_ms, on_pool, Store},
@@ -80,11 +81,26 @@ struct CheckedDocument {
 }
 
 /// An EOB ready to write.
-struct Sealed {
-    id: String,
-    identity_id: String,
-    claim_digest: [u8; 32],
-    sealed: Vec<u8>,
+pub(super) struct Sealed {
+    pub(super) id: String,
+    pub(super) identity_id: String,
+    pub(super) claim_digest: [u8; 32],
+    pub(super) sealed: Vec<u8>,
+}
+
+/// A member's notice: the first EOB's id (the link's item), the link token's
+/// hash, and the payload sealed to the member.
+pub(super) type Notice = (String, (String, [u8; 32], Vec<u8>));
+
+/// A batch checked, addressed and sealed, ready for [`Committer::commit`].
+pub struct Prepared {
+    pub(super) results: Vec<DocumentResult>,
+    /// Each sealed EOB with the index of its document's result.
+    pub(super) sealed: Vec<(usize, Sealed)>,
+    pub(super) notices: Vec<Notice>,
+    /// The first refused line and the sealed report of the refusals.
+    pub(super) rejections: Option<(u64, Vec<u8>)>,
+    pub(super) now: i64,
 }
 
 /// Publishes for one plan, by one key, within one upload (caches live as long).
@@ -101,6 +117,8 @@ pub struct Publisher<'a> {
     members: MemberLookup<'a>,
     identities: HashMap<String, String>,
     recipients: HashMap<String, Recipients>,
+    /// Members known to have today's notice (looked up or queued by this upload).
+    told: HashSet<String>,
 }
 
 fn check(doc: &Document, options: ParseOptions) -> std::result::Result<CheckedDocument, Rejection> {
@@ -177,12 +195,13 @@ impl<'a> Publisher<'a> {
             members: MemberLookup::new(vault, &plan.organization_id),
             identities: HashMap::new(),
             recipients: HashMap::new(),
+            told: HashSet::new(),
         }
     }
 
-    /// Publishes a batch; one result per document, in order. An `Err` means
-    /// nothing of the batch was published (the database or the audit log failed).
-    pub async fn publish(&mut self, documents: Vec<Document>) -> Result<Vec<DocumentResult>> {
+    /// Steps 1 to 3 for a batch, and its notices and refusal report, sealed:
+    /// everything but the writing.
+    pub async fn prepare(&mut self, documents: Vec<Document>) -> Result<Prepared> {
         let options = ParseOptions {
             strict: self.plan.strict,
         };
@@ -253,29 +272,36 @@ impl<'a> Publisher<'a> {
         .await
         .map_err(|_| Error::Busy("sealing EOBs stopped"))??;
 
-        let versions = self.write(&sealed, &results).await?;
-        let mut events = Vec::with_capacity(sealed.len());
-        for ((slot, eob), version) in sealed.iter().zip(versions) {
-            if let DocumentResult::Accepted { eobs, .. } = &mut results[*slot] {
-                eobs.push((eob.id.clone(), version));
-            }
-            events.push(
-                AuditEvent::new(
-                    Actor::api_key(self.key_id),
-                    Action::EobPublished,
-                    Outcome::Success,
-                )
-                .about(eob.id.clone())
-                .about(eob.identity_id.clone())
-                .in_organization(self.plan.organization_id.clone()),
-            );
+        let now = now_ms();
+        let notices = self.notices(&sealed, now).await?;
+        let rejections = self.rejection_report(&results).await?;
+        Ok(Prepared {
+            results,
+            sealed,
+            notices,
+            rejections,
+            now,
+        })
+    }
+
+    /// Publishes a batch; one result per document, in order. An `Err` means
+    /// nothing of the batch was published (the database or the audit log failed).
+    pub async fn publish(&mut self, documents: Vec<Document>) -> Result<Vec<DocumentResult>> {
+        let prepared = self.prepare(documents).await?;
+        self.committer().commit(prepared).await
+    }
+
+    /// What writes this publisher's prepared batches: it borrows nothing of
+    /// the publisher, so one batch can be written while the next is prepared.
+    pub fn committer(&self) -> Committer<'a> {
+        Committer {
+            store: self.store,
+            audit: self.audit,
+            plan: self.plan,
+            key_id: self.key_id,
+            upload_id: self.upload_id,
+            link_lifetime: self.link_lifetime,
         }
-        let mut recording = Vec::with_capacity(events.len());
-        for event in events {
-            recording.push(self.audit.record(event));
-        }
-        futures_util::future::try_join_all(recording).await?;
-        Ok(results)
     }
 
     /// The keyed digest a claim's versions are found by, scoped to the plan.
@@ -355,129 +381,19 @@ impl<'a> Publisher<'a> {
         Ok(id)
     }
 
-    /// Writes a batch's EOBs (each the next version of its claim) and notices,
-    /// the upload's progress and its refused lines, in one transaction.
-    /// Returns the versions, in order.
-    async fn write(
-        &self,
-        sealed: &[(usize, Sealed)],
-        results: &[DocumentResult],
-    ) -> Result<Vec<i64>> {
-        let now = now_ms();
-        let notices = self.notices(sealed, now).await?;
-        let rejections = self.rejection_report(results).await?;
-        let (accepted, rejected) = results.iter().fold((0i64, 0i64), |(a, r), d| match d {
-            DocumentResult::Accepted { .. } => (a + 1, r),
-            DocumentResult::Rejected { .. } => (a, r + 1),
-        });
-        let ignored: i64 = results
-            .iter()
-            .map(|d| match d {
-                DocumentResult::Accepted { ignored, .. } => ignored.values().sum::<usize>() as i64,
-                DocumentResult::Rejected { .. } => 0,
-            })
-            .sum();
-        let link_expires = now + self.link_lifetime.as_millis() as i64;
-        let day_start = now - now.rem_euclid(86_400_000);
-        let plan = self.plan;
-        let versions = on_pool!(self.store, |pool| {
-            let mut tx = pool.begin().await?;
-            let mut versions = Vec::with_capacity(sealed.len());
-            for (_, eob) in sealed {
-                let version: i64 = sqlx::query_scalar(
-                    "INSERT INTO eobs (id, organization_id, claim_digest, version, identity_id, mailbox_id, sealed, published_at, upload_id) \
-                     SELECT $1, $2, $3, COALESCE(MAX(version), 0) + 1, $4, $5, $6, $7, $8 \
-                     FROM eobs WHERE organization_id = $2 AND claim_digest = $3 \
-                     RETURNING version",
-                )
-                .bind(&eob.id)
-                .bind(&plan.organization_id)
-                .bind(eob.claim_digest.as_slice())
-                .bind(&eob.identity_id)
-                .bind(&plan.mailbox_id)
-                .bind(eob.sealed.as_slice())
-                .bind(now)
-                .bind(self.upload_id)
-                .fetch_one(&mut *tx)
-                .await?;
-                versions.push(version);
-            }
-            for (identity_id, (item_id, hash, payload)) in &notices {
-                // At most one notice per member, plan and (UTC) day.
-                let queued = sqlx::query(
-                    "INSERT INTO outbox (id, kind, identity_id, organization_id, payload_sealed, created_at, next_attempt_at) \
-                     SELECT $1, $2, $3, $4, $5, $6, $6 WHERE NOT EXISTS (\
-                       SELECT 1 FROM outbox WHERE identity_id = $3 AND kind = $2 \
-                       AND organization_id = $4 AND created_at >= $7)",
-                )
-                .bind(new_id())
-                .bind(MailKind::NewStatements.as_str())
-                .bind(identity_id)
-                .bind(&plan.organization_id)
-                .bind(payload.as_slice())
-                .bind(now)
-                .bind(day_start)
-                .execute(&mut *tx)
-                .await?;
-                if queued.rows_affected() == 1 {
-                    sqlx::query(
-                        "INSERT INTO open_links (token_hash, identity_id, item_id, organization_id, created_at, expires_at) \
-                         VALUES ($1, $2, $3, $4, $5, $6)",
-                    )
-                    .bind(hash.as_slice())
-                    .bind(identity_id)
-                    .bind(item_id)
-                    .bind(&plan.organization_id)
-                    .bind(now)
-                    .bind(link_expires)
-                    .execute(&mut *tx)
-                    .await?;
-                }
-            }
-            if let Some(upload_id) = self.upload_id {
-                if let Some((first_line, report)) = &rejections {
-                    sqlx::query(
-                        "INSERT INTO eob_upload_rejections (upload_id, first_line, report_sealed) VALUES ($1, $2, $3)",
-                    )
-                    .bind(upload_id)
-                    .bind(*first_line as i64)
-                    .bind(report.as_slice())
-                    .execute(&mut *tx)
-                    .await?;
-                }
-                sqlx::query(
-                    "UPDATE eob_uploads SET lines = lines + $2, accepted = accepted + $3, \
-                     rejected = rejected + $4, eobs = eobs + $5, ignored = ignored + $6 WHERE id = $1",
-                )
-                .bind(upload_id)
-                .bind(results.len() as i64)
-                .bind(accepted)
-                .bind(rejected)
-                .bind(sealed.len() as i64)
-                .bind(ignored)
-                .execute(&mut *tx)
-                .await?;
-            }
-            tx.commit().await?;
-            Ok::<_, sqlx::Error>(versions)
-        })?;
-        Ok(versions)
-    }
-
     /// A sealed notice for each member of the batch not yet told today: the
     /// first EOB's id (the link's item), the link token's hash, the payload.
-    async fn notices(
-        &self,
-        sealed: &[(usize, Sealed)],
-        now: i64,
-    ) -> Result<Vec<(String, (String, [u8; 32], Vec<u8>))>> {
+    async fn notices(&mut self, sealed: &[(usize, Sealed)], now: i64) -> Result<Vec<Notice>> {
         let day_start = now - now.rem_euclid(86_400_000);
         let mut seen = HashSet::new();
         let mut out = Vec::new();
         for (_, eob) in sealed {
-            if !seen.insert(eob.identity_id.as_str()) {
+            if !seen.insert(eob.identity_id.as_str()) || self.told.contains(&eob.identity_id) {
                 continue;
             }
+            // Remembered for the rest of the upload (at worst, past midnight
+            // UTC, a member waits for the next upload's notice).
+            self.told.insert(eob.identity_id.clone());
             let told: i64 = on_pool!(self.store, |pool| sqlx::query_scalar(
                 "SELECT COUNT(*) FROM outbox WHERE identity_id = $1 AND kind = $2 \
                  AND organization_id = $3 AND created_at >= $4"

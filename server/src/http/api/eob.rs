@@ -215,29 +215,54 @@ async fn ingest(
 ) -> Result<(), Problem> {
     let mut lines = Lines::new(body, max_line);
     let mut publisher = publisher_for(state, plan, key, Some(upload_id));
+    let committer = publisher.committer();
+    let unreadable = |_| {
+        Problem::new(
+            StatusCode::BAD_REQUEST,
+            "the body could not be read to its end",
+        )
+    };
+    // Batch n is written while batch n + 1 is read, checked and sealed, so the
+    // cores are busy while the database writes. Batches are written in order.
+    let mut writing = None;
     loop {
         let batch = lines
             .next_batch(BATCH_LINES, BATCH_BYTES)
             .await
-            .map_err(|_| {
-                Problem::new(
-                    StatusCode::BAD_REQUEST,
-                    "the body could not be read to its end",
-                )
-            })?;
-        if batch.is_empty() {
-            return Ok(());
+            .map_err(unreadable)?;
+        let next = async {
+            if batch.is_empty() {
+                return Ok(None);
+            }
+            publisher
+                .prepare(documents(batch, max_line))
+                .await
+                .map(Some)
+        };
+        let written = async {
+            match writing.take() {
+                Some(prepared) => committer.commit(prepared).await.map(drop),
+                None => Ok(()),
+            }
+        };
+        let (next, written) = tokio::join!(next, written);
+        written?;
+        match next? {
+            Some(prepared) => writing = Some(prepared),
+            None => return Ok(()),
         }
-        let documents = batch
-            .into_iter()
-            .map(|line| Document {
-                line: line.number,
-                too_long: line.bytes.is_none().then_some(max_line as u64),
-                bytes: line.bytes.unwrap_or_default(),
-            })
-            .collect();
-        publisher.publish(documents).await?;
     }
+}
+
+fn documents(batch: Vec<super::ndjson::Line>, max_line: usize) -> Vec<Document> {
+    batch
+        .into_iter()
+        .map(|line| Document {
+            line: line.number,
+            too_long: line.bytes.is_none().then_some(max_line as u64),
+            bytes: line.bytes.unwrap_or_default(),
+        })
+        .collect()
 }
 
 /// The plan's recent uploads, newest first.

@@ -1,0 +1,164 @@
+//! Step 4 of publishing: a prepared batch's EOBs, notices, upload progress
+//! and refusal report in one transaction, then one `eob_published` audit
+//! event per EOB. See [`super::publish`].
+
+use super::{
+    plans::HealthPlan,
+    publish::{DocumentResult, Prepared},
+};
+use crate::{
+    audit::{Action, Actor, AuditEvent, AuditLog, Outcome},
+    notify::MailKind,
+    store::{new_id, on_pool, Store},
+    Result,
+};
+
+/// Writes prepared batches for one plan, key and upload.
+#[derive(Clone, Copy)]
+pub struct Committer<'a> {
+    pub(super) store: &'a Store,
+    pub(super) audit: &'a AuditLog,
+    pub(super) plan: &'a HealthPlan,
+    pub(super) key_id: &'a str,
+    pub(super) upload_id: Option<&'a str>,
+    pub(super) link_lifetime: std::time::Duration,
+}
+
+impl Committer<'_> {
+    /// Writes a prepared batch; one result per document, in order. An `Err`
+    /// means the batch was not written, or its audit events were not recorded.
+    pub async fn commit(self, prepared: Prepared) -> Result<Vec<DocumentResult>> {
+        let versions = self.write(&prepared).await?;
+        let Prepared {
+            mut results,
+            sealed,
+            ..
+        } = prepared;
+        let mut events = Vec::with_capacity(sealed.len());
+        for ((slot, eob), version) in sealed.iter().zip(versions) {
+            if let DocumentResult::Accepted { eobs, .. } = &mut results[*slot] {
+                eobs.push((eob.id.clone(), version));
+            }
+            events.push(
+                AuditEvent::new(
+                    Actor::api_key(self.key_id),
+                    Action::EobPublished,
+                    Outcome::Success,
+                )
+                .about(eob.id.clone())
+                .about(eob.identity_id.clone())
+                .in_organization(self.plan.organization_id.clone()),
+            );
+        }
+        let mut recording = Vec::with_capacity(events.len());
+        for event in events {
+            recording.push(self.audit.record(event));
+        }
+        futures_util::future::try_join_all(recording).await?;
+        Ok(results)
+    }
+
+    /// Writes a batch's EOBs (each the next version of its claim) and notices,
+    /// the upload's progress and its refused lines, in one transaction.
+    /// Returns the versions, in order.
+    async fn write(&self, p: &Prepared) -> Result<Vec<i64>> {
+        let (sealed, results, notices, rejections, now) =
+            (&p.sealed, &p.results, &p.notices, &p.rejections, p.now);
+        let (accepted, rejected) = results.iter().fold((0i64, 0i64), |(a, r), d| match d {
+            DocumentResult::Accepted { .. } => (a + 1, r),
+            DocumentResult::Rejected { .. } => (a, r + 1),
+        });
+        let ignored: i64 = results
+            .iter()
+            .map(|d| match d {
+                DocumentResult::Accepted { ignored, .. } => ignored.values().sum::<usize>() as i64,
+                DocumentResult::Rejected { .. } => 0,
+            })
+            .sum();
+        let link_expires = now + self.link_lifetime.as_millis() as i64;
+        let day_start = now - now.rem_euclid(86_400_000);
+        let plan = self.plan;
+        let versions = on_pool!(self.store, |pool| {
+            let mut tx = pool.begin().await?;
+            let mut versions = Vec::with_capacity(sealed.len());
+            for (_, eob) in sealed {
+                let version: i64 = sqlx::query_scalar(
+                    "INSERT INTO eobs (id, organization_id, claim_digest, version, identity_id, mailbox_id, sealed, published_at, upload_id) \
+                     SELECT $1, $2, $3, COALESCE(MAX(version), 0) + 1, $4, $5, $6, $7, $8 \
+                     FROM eobs WHERE organization_id = $2 AND claim_digest = $3 \
+                     RETURNING version",
+                )
+                .bind(&eob.id)
+                .bind(&plan.organization_id)
+                .bind(eob.claim_digest.as_slice())
+                .bind(&eob.identity_id)
+                .bind(&plan.mailbox_id)
+                .bind(eob.sealed.as_slice())
+                .bind(now)
+                .bind(self.upload_id)
+                .fetch_one(&mut *tx)
+                .await?;
+                versions.push(version);
+            }
+            for (identity_id, (item_id, hash, payload)) in notices {
+                // At most one notice per member, plan and (UTC) day.
+                let queued = sqlx::query(
+                    "INSERT INTO outbox (id, kind, identity_id, organization_id, payload_sealed, created_at, next_attempt_at) \
+                     SELECT $1, $2, $3, $4, $5, $6, $6 WHERE NOT EXISTS (\
+                       SELECT 1 FROM outbox WHERE identity_id = $3 AND kind = $2 \
+                       AND organization_id = $4 AND created_at >= $7)",
+                )
+                .bind(new_id())
+                .bind(MailKind::NewStatements.as_str())
+                .bind(identity_id)
+                .bind(&plan.organization_id)
+                .bind(payload.as_slice())
+                .bind(now)
+                .bind(day_start)
+                .execute(&mut *tx)
+                .await?;
+                if queued.rows_affected() == 1 {
+                    sqlx::query(
+                        "INSERT INTO open_links (token_hash, identity_id, item_id, organization_id, created_at, expires_at) \
+                         VALUES ($1, $2, $3, $4, $5, $6)",
+                    )
+                    .bind(hash.as_slice())
+                    .bind(identity_id)
+                    .bind(item_id)
+                    .bind(&plan.organization_id)
+                    .bind(now)
+                    .bind(link_expires)
+                    .execute(&mut *tx)
+                    .await?;
+                }
+            }
+            if let Some(upload_id) = self.upload_id {
+                if let Some((first_line, report)) = rejections {
+                    sqlx::query(
+                        "INSERT INTO eob_upload_rejections (upload_id, first_line, report_sealed) VALUES ($1, $2, $3)",
+                    )
+                    .bind(upload_id)
+                    .bind(*first_line as i64)
+                    .bind(report.as_slice())
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                sqlx::query(
+                    "UPDATE eob_uploads SET lines = lines + $2, accepted = accepted + $3, \
+                     rejected = rejected + $4, eobs = eobs + $5, ignored = ignored + $6 WHERE id = $1",
+                )
+                .bind(upload_id)
+                .bind(results.len() as i64)
+                .bind(accepted)
+                .bind(rejected)
+                .bind(sealed.len() as i64)
+                .bind(ignored)
+                .execute(&mut *tx)
+                .await?;
+            }
+            tx.commit().await?;
+            Ok::<_, sqlx::Error>(versions)
+        })?;
+        Ok(versions)
+    }
+}
