@@ -17,7 +17,7 @@ WORK=$(mktemp -d /tmp/portico-bench-eob.XXXXXX)
 server=""
 cleanup() {
   [ -n "$server" ] && kill "$server" 2>/dev/null && wait "$server" 2>/dev/null
-  rm -rf "$WORK"
+  [ -n "${KEEP:-}" ] && cp "$WORK/server.log" /tmp/bench-server.log; rm -rf "$WORK"
 }
 trap cleanup EXIT
 
@@ -26,7 +26,7 @@ python3 bench/eob/generate.py --count "$COUNT" --members "$MEMBERS" --seed 1 >"$
 echo "  $(du -h "$WORK/eobs.ndjson" | cut -f1) of NDJSON"
 
 export PORTICO_DATA_DIR="$WORK/data" PORTICO_LISTEN="127.0.0.1:$PORT" \
-  PORTICO_PUBLIC_URL="http://localhost:$PORT" PORTICO_LOG=warn PORTICO_MAIL_TRANSPORT=file
+  PORTICO_PUBLIC_URL="http://localhost:$PORT" PORTICO_LOG=${PORTICO_LOG:-info} PORTICO_MAIL_TRANSPORT=file
 "$BIN" migrate
 PLAN=$("$BIN" org add --kind health-plan --name "Bench Health Plan" 2>/dev/null)
 KEY=$("$BIN" apikey create --org "$PLAN" --scope eob:publish --label bench 2>/dev/null)
@@ -57,3 +57,5 @@ print(f"server peak RSS {rss_mb:.0f} MB (target <= 200 MB)")
 if report["rejected"]:
     print("first rejection:", json.dumps(report["rejections"][0])[:400])
 PY
+echo "where the server's time went (summed over batches; check and seal use every core):"
+grep -o "timings=.*" "$WORK/server.log" | tail -1 || echo "(no timings line in the log)"

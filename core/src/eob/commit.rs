@@ -2,9 +2,11 @@
 //! and refusal report in one transaction, then one `eob_published` audit
 //! event per EOB. See [`super::publish`].
 
+use std::{sync::Arc, time::Instant};
+
 use super::{
     plans::HealthPlan,
-    publish::{DocumentResult, Prepared},
+    publish::{DocumentResult, Prepared, Timings},
 };
 use crate::{
     audit::{Action, Actor, AuditEvent, AuditLog, Outcome},
@@ -14,7 +16,7 @@ use crate::{
 };
 
 /// Writes prepared batches for one plan, key and upload.
-#[derive(Clone, Copy)]
+#[derive(Clone)]
 pub struct Committer<'a> {
     pub(super) store: &'a Store,
     pub(super) audit: &'a AuditLog,
@@ -22,13 +24,17 @@ pub struct Committer<'a> {
     pub(super) key_id: &'a str,
     pub(super) upload_id: Option<&'a str>,
     pub(super) link_lifetime: std::time::Duration,
+    pub(super) timings: Arc<Timings>,
 }
 
 impl Committer<'_> {
     /// Writes a prepared batch; one result per document, in order. An `Err`
     /// means the batch was not written, or its audit events were not recorded.
     pub async fn commit(self, prepared: Prepared) -> Result<Vec<DocumentResult>> {
+        let started = Instant::now();
         let versions = self.write(&prepared).await?;
+        Timings::add(&self.timings.write, started);
+        let started = Instant::now();
         let Prepared {
             mut results,
             sealed,
@@ -55,6 +61,7 @@ impl Committer<'_> {
             recording.push(self.audit.record(event));
         }
         futures_util::future::try_join_all(recording).await?;
+        Timings::add(&self.timings.audit, started);
         Ok(results)
     }
 

@@ -57,6 +57,6 @@ pub use outcome::{Issue, OperationOutcome, Rejection, RejectionKind, Severity};
 pub use parse::{parse, AcceptedEob, ParseOptions, Parsed, PatientInfo, PatientLink};
 pub use pdf::statement_pdf;
 pub use plans::HealthPlan;
-pub use publish::{Committer, Document, DocumentResult, Prepared, Publisher};
+pub use publish::{Committer, Document, DocumentResult, Prepared, Publisher, Timings};
 pub use read::{StatementSummary, StatementView, Statements};
 pub use statement::{column, Amounts, Column, Line, StatedTotal, Statement, NOT_A_BILL};

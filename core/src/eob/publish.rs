@@ -14,7 +14,14 @@
 //! A document is all or nothing: if one of its EOBs has no recipient, none of
 //! them is published and the document is refused with an issue saying so.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::{
+    collections::{BTreeMap, HashMap, HashSet},
+    sync::{
+        atomic::{AtomicU64, Ordering},
+        Arc,
+    },
+    time::Instant,
+};
 
 use hmac::Mac;
 use rayon::prelude::*;
@@ -103,6 +110,41 @@ pub struct Prepared {
     pub(super) now: i64,
 }
 
+/// Where an upload's time went, in microseconds summed over its batches (for
+/// the log and the benchmark; no content).
+#[derive(Debug, Default)]
+pub struct Timings {
+    pub check: AtomicU64,
+    pub resolve: AtomicU64,
+    pub seal: AtomicU64,
+    pub notices: AtomicU64,
+    pub write: AtomicU64,
+    pub audit: AtomicU64,
+}
+
+impl Timings {
+    pub(super) fn add(counter: &AtomicU64, since: Instant) {
+        let micros = u64::try_from(since.elapsed().as_micros()).unwrap_or(u64::MAX);
+        counter.fetch_add(micros, Ordering::Relaxed);
+    }
+}
+
+impl std::fmt::Display for Timings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let ms = |c: &AtomicU64| c.load(Ordering::Relaxed) / 1000;
+        write!(
+            f,
+            "check {} ms, resolve {} ms, seal {} ms, notices {} ms, write {} ms, audit {} ms",
+            ms(&self.check),
+            ms(&self.resolve),
+            ms(&self.seal),
+            ms(&self.notices),
+            ms(&self.write),
+            ms(&self.audit)
+        )
+    }
+}
+
 /// Publishes for one plan, by one key, within one upload (caches live as long).
 pub struct Publisher<'a> {
     pub store: &'a Store,
@@ -119,6 +161,7 @@ pub struct Publisher<'a> {
     recipients: HashMap<String, Recipients>,
     /// Members known to have today's notice (looked up or queued by this upload).
     told: HashSet<String>,
+    pub timings: Arc<Timings>,
 }
 
 fn check(doc: &Document, options: ParseOptions) -> std::result::Result<CheckedDocument, Rejection> {
@@ -196,6 +239,7 @@ impl<'a> Publisher<'a> {
             identities: HashMap::new(),
             recipients: HashMap::new(),
             told: HashSet::new(),
+            timings: Arc::default(),
         }
     }
 
@@ -205,6 +249,7 @@ impl<'a> Publisher<'a> {
         let options = ParseOptions {
             strict: self.plan.strict,
         };
+        let started = Instant::now();
         let checked: Vec<_> = tokio::task::spawn_blocking(move || {
             documents
                 .par_iter()
@@ -214,6 +259,9 @@ impl<'a> Publisher<'a> {
         .await
         .map_err(|_| Error::Busy("checking EOBs stopped"))?;
 
+        Timings::add(&self.timings.check, started);
+        let started = Instant::now();
+        self.prefetch_identities(&checked).await?;
         let mut results = Vec::with_capacity(checked.len());
         let mut to_seal = Vec::new();
         for doc in checked {
@@ -245,6 +293,8 @@ impl<'a> Publisher<'a> {
             }
         }
 
+        Timings::add(&self.timings.resolve, started);
+        let started = Instant::now();
         let mut digests = Vec::with_capacity(to_seal.len());
         for (_, eob, _, _) in &to_seal {
             digests.push(self.claim_digest(&eob.claim));
@@ -272,9 +322,12 @@ impl<'a> Publisher<'a> {
         .await
         .map_err(|_| Error::Busy("sealing EOBs stopped"))??;
 
+        Timings::add(&self.timings.seal, started);
+        let started = Instant::now();
         let now = now_ms();
         let notices = self.notices(&sealed, now).await?;
         let rejections = self.rejection_report(&results).await?;
+        Timings::add(&self.timings.notices, started);
         Ok(Prepared {
             results,
             sealed,
@@ -301,6 +354,7 @@ impl<'a> Publisher<'a> {
             key_id: self.key_id,
             upload_id: self.upload_id,
             link_lifetime: self.link_lifetime,
+            timings: self.timings.clone(),
         }
     }
 
@@ -369,6 +423,38 @@ impl<'a> Publisher<'a> {
             identities.push(identity);
         }
         Ok(Ok(identities))
+    }
+
+    /// Makes the batch's new members' identities and keys together (one
+    /// transaction), so that step 2 then only reads.
+    async fn prefetch_identities(
+        &mut self,
+        checked: &[std::result::Result<CheckedDocument, (u64, Rejection)>],
+    ) -> Result<()> {
+        let mut emails = Vec::new();
+        let mut seen = HashSet::new();
+        for doc in checked.iter().flatten() {
+            for eob in &doc.eobs {
+                let PatientLink::Resolved(patient) = &eob.patient else {
+                    continue;
+                };
+                let Some(email) = patient.email.as_deref() else {
+                    continue;
+                };
+                if let Ok(email) = NormalizedEmail::parse(email) {
+                    if !self.identities.contains_key(email.as_str())
+                        && seen.insert(email.as_str().to_owned())
+                    {
+                        emails.push(email);
+                    }
+                }
+            }
+        }
+        if !emails.is_empty() {
+            let found = self.vault.identities_for_emails(&emails).await?;
+            self.identities.extend(found);
+        }
+        Ok(())
     }
 
     async fn identity_for(&mut self, email: &NormalizedEmail) -> Result<String> {

@@ -30,7 +30,7 @@ use crate::{
 /// The vault's own keys, unwrapped once when the vault opens. Zeroed when dropped.
 pub(crate) struct DirectoryKeys {
     lookup: Zeroizing<[u8; 32]>,
-    directory: Zeroizing<[u8; 32]>,
+    pub(super) directory: Zeroizing<[u8; 32]>,
 }
 
 /// Names of the rows in `vault_keys`.

@@ -309,11 +309,11 @@ impl Vault {
 /// version. On PostgreSQL `FOR SHARE` holds that version until this statement's
 /// transaction ends, so a rotation raising it waits, then re-wraps this row too.
 /// SQLite runs one writer at a time, which gives the same guarantee.
-const INSERT_KEY_SQLITE: &str = "INSERT INTO identity_keys \
+pub(super) const INSERT_KEY_SQLITE: &str = "INSERT INTO identity_keys \
      (owner_kind, owner_id, public_key, wrapped_secret, root_key_version, created_at) \
      SELECT $1, $2, $3, $4, $5, $6 FROM vault_root_key WHERE id = 1 AND active_version = $5 \
      ON CONFLICT (owner_kind, owner_id) DO NOTHING";
-const INSERT_KEY_POSTGRES: &str = "INSERT INTO identity_keys \
+pub(super) const INSERT_KEY_POSTGRES: &str = "INSERT INTO identity_keys \
      (owner_kind, owner_id, public_key, wrapped_secret, root_key_version, created_at) \
      SELECT $1, $2, $3, $4, $5, $6 FROM vault_root_key WHERE id = 1 AND active_version = $5 \
      FOR SHARE ON CONFLICT (owner_kind, owner_id) DO NOTHING";

@@ -19,6 +19,7 @@
 //! on every portal instance; a cache would keep secrets in memory to save only the
 //! unwrap. Public keys (not secret) are cached, so sealing reads nothing.
 
+mod batch;
 pub mod directory;
 mod email;
 pub mod items;

@@ -241,7 +241,7 @@ async fn ingest(
         };
         let written = async {
             match writing.take() {
-                Some(prepared) => committer.commit(prepared).await.map(drop),
+                Some(prepared) => committer.clone().commit(prepared).await.map(drop),
                 None => Ok(()),
             }
         };
@@ -249,7 +249,10 @@ async fn ingest(
         written?;
         match next? {
             Some(prepared) => writing = Some(prepared),
-            None => return Ok(()),
+            None => {
+                tracing::info!(upload_id, timings = %publisher.timings, "bulk EOB upload read to its end");
+                return Ok(());
+            }
         }
     }
 }
