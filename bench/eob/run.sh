@@ -58,4 +58,5 @@ if report["rejected"]:
     print("first rejection:", json.dumps(report["rejections"][0])[:400])
 PY
 echo "where the server's time went (summed over batches; check and seal use every core):"
-grep -o "timings=.*" "$WORK/server.log" | tail -1 || echo "(no timings line in the log)"
+sed 's/\x1b\[[0-9;]*m//g' "$WORK/server.log" | grep -o "timings=.*" | tail -1 ||
+  echo "(no timings line in the log)"
