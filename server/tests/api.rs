@@ -1,17 +1,19 @@
 //! `POST /api/v1/messages` and `GET /api/v1/openapi.json` over real HTTP, as a
 //! provider's system (and an attacker) sees them: status, headers, body.
 
-use std::{net::SocketAddr, sync::Arc};
+mod support;
+
+use std::net::SocketAddr;
 
 use portico_core::{
     api_keys::ApiKeys,
-    audit::{Actor, AuditLog},
+    audit::Actor,
     auth::Client,
     config::Settings,
     messages::{self, MailboxKind, MessageContent, Messaging, Reader},
     store::{OrganizationKind, Store},
     testing::{migrated_store, sqlite_url, ThrowawayPostgres},
-    vault::{NormalizedEmail, RootKeyring, Vault},
+    vault::NormalizedEmail,
 };
 use portico_server::serve::{Server, Services};
 use serde_json::{json, Value};
@@ -102,17 +104,7 @@ impl Portal {
             [("PORTICO_LISTEN".to_owned(), "127.0.0.1:0".to_owned())],
         )
         .unwrap();
-        let keys = tempfile::tempdir().unwrap();
-        let keyring = RootKeyring::open(keys.path(), None).unwrap();
-        let services = Services {
-            passwords: Arc::new(portico_core::auth::passwords::Passwords::new()),
-            passkeys: Arc::new(
-                portico_core::auth::passkeys::Passkeys::new(&settings.public_url).unwrap(),
-            ),
-            vault: Arc::new(Vault::load(store.clone(), keyring).await.unwrap()),
-            audit: AuditLog::start(store.clone()),
-            store,
-        };
+        let (services, keys) = support::services_on(store, &settings).await;
         let orgs = services.store.organizations();
         let clinic = orgs
             .create(OrganizationKind::Provider, "Riverside Clinic")

@@ -1,19 +1,20 @@
 //! The EOB API over real HTTP, as a health plan's system (and an attacker)
 //! sees it: `/api/v1/eob`, `/api/v1/eob/$bulk`, `/api/v1/members`.
 
-use std::{net::SocketAddr, sync::Arc};
+mod support;
+
+use std::net::SocketAddr;
 
 use portico_core::{
     api_keys::ApiKeys,
-    audit::{Actor, AuditLog},
+    audit::Actor,
     config::Settings,
     eob::plans,
     messages::{self, MailboxKind},
     store::{OrganizationKind, Store},
     testing::{migrated_store, sqlite_url, ThrowawayPostgres},
-    vault::{RootKeyring, Vault},
 };
-use portico_server::serve::{Server, Services};
+use portico_server::serve::Server;
 use serde_json::{json, Value};
 
 const EB3500: &[u8] = include_bytes!(
@@ -62,17 +63,7 @@ impl Portal {
             ],
         )
         .unwrap();
-        let keys = tempfile::tempdir().unwrap();
-        let keyring = RootKeyring::open(keys.path(), None).unwrap();
-        let services = Services {
-            passwords: Arc::new(portico_core::auth::passwords::Passwords::new()),
-            passkeys: Arc::new(
-                portico_core::auth::passkeys::Passkeys::new(&settings.public_url).unwrap(),
-            ),
-            vault: Arc::new(Vault::load(store.clone(), keyring).await.unwrap()),
-            audit: AuditLog::start(store.clone()),
-            store,
-        };
+        let (services, keys) = support::services_on(store, &settings).await;
         let orgs = services.store.organizations();
         let plan = orgs
             .create(OrganizationKind::HealthPlan, "Acme Health Plan")

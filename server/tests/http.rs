@@ -1,16 +1,17 @@
 //! The server over real HTTP on an ephemeral port: health, security headers and
 //! the CSP nonce, on SQLite and on PostgreSQL.
 
-use std::{net::SocketAddr, sync::Arc};
+mod support;
+
+use std::net::SocketAddr;
 
 use portico_core::{
-    audit::AuditLog,
     config::Settings,
     store::Store,
     testing::{migrated_store, sqlite_url, ThrowawayPostgres},
     vault::{RootKeyring, Vault},
 };
-use portico_server::serve::{Server, Services};
+use portico_server::serve::Server;
 use tokio::sync::oneshot;
 
 /// A response as a browser would see it: status, headers, body.
@@ -56,17 +57,7 @@ impl TestServer {
                 .map(|(k, v)| (k.to_string(), v.to_string())),
         );
         let settings = Settings::load(None, env).unwrap();
-        let keys = tempfile::tempdir().unwrap();
-        let keyring = RootKeyring::open(keys.path(), None).unwrap();
-        let services = Services {
-            passwords: Arc::new(portico_core::auth::passwords::Passwords::new()),
-            passkeys: Arc::new(
-                portico_core::auth::passkeys::Passkeys::new(&settings.public_url).unwrap(),
-            ),
-            vault: Arc::new(Vault::load(store.clone(), keyring).await.unwrap()),
-            audit: AuditLog::start(store.clone()),
-            store,
-        };
+        let (services, keys) = support::services_on(store, &settings).await;
         let server = Server::bind(settings, services).await.unwrap();
         let addr: SocketAddr = server.local_addr().unwrap();
         let (stop, stopped) = oneshot::channel::<()>();

@@ -47,42 +47,62 @@ fn safe(id: &str) -> String {
         .collect()
 }
 
+/// The two ways a statement leaves the portal.
+#[derive(Clone, Copy)]
+enum Format {
+    Pdf,
+    FhirJson,
+}
+
 pub async fn pdf(
-    State(state): State<AppState>,
-    ConnectInfo(address): ConnectInfo<SocketAddr>,
-    Path(id): Path<String>,
+    state: State<AppState>,
+    address: ConnectInfo<SocketAddr>,
+    id: Path<String>,
     session: Session,
     headers: HeaderMap,
 ) -> Result<Response, Refusal> {
-    let c = Caller::of(&state, address, &headers);
-    let member = member(&c, &session).await?;
-    let bytes = portico_app::statements::statements_ssr::statements(&c.portal)
-        .pdf(&member, &id, &c.client)
-        .await
-        .map_err(|e| Refusal::of(e, false))?;
-    Ok(download(
-        bytes,
-        "application/pdf",
-        format!("statement-{}.pdf", safe(&id)),
-    ))
+    export(state, address, id, session, headers, Format::Pdf).await
 }
 
 pub async fn fhir_json(
+    state: State<AppState>,
+    address: ConnectInfo<SocketAddr>,
+    id: Path<String>,
+    session: Session,
+    headers: HeaderMap,
+) -> Result<Response, Refusal> {
+    export(state, address, id, session, headers, Format::FhirJson).await
+}
+
+async fn export(
     State(state): State<AppState>,
     ConnectInfo(address): ConnectInfo<SocketAddr>,
     Path(id): Path<String>,
     session: Session,
     headers: HeaderMap,
+    format: Format,
 ) -> Result<Response, Refusal> {
     let c = Caller::of(&state, address, &headers);
     let member = member(&c, &session).await?;
-    let original = portico_app::statements::statements_ssr::statements(&c.portal)
-        .original(&member, &id, &c.client)
-        .await
-        .map_err(|e| Refusal::of(e, false))?;
-    Ok(download(
-        original.to_vec(),
-        "application/fhir+json",
-        format!("statement-{}.json", safe(&id)),
-    ))
+    let statements = portico_app::statements::statements_ssr::statements(&c.portal);
+    let refused = |e| Refusal::of(e, false);
+    Ok(match format {
+        Format::Pdf => download(
+            statements
+                .pdf(&member, &id, &c.client)
+                .await
+                .map_err(refused)?,
+            "application/pdf",
+            format!("statement-{}.pdf", safe(&id)),
+        ),
+        Format::FhirJson => download(
+            statements
+                .original(&member, &id, &c.client)
+                .await
+                .map_err(refused)?
+                .to_vec(),
+            "application/fhir+json",
+            format!("statement-{}.json", safe(&id)),
+        ),
+    })
 }

@@ -248,3 +248,24 @@ impl Drop for Portico {
         self.kill();
     }
 }
+
+/// The services of an in-process test portal on `store`, its root key in a
+/// temporary directory that lives as long as the returned guard.
+pub async fn services_on(
+    store: portico_core::store::Store,
+    settings: &portico_core::config::Settings,
+) -> (portico_server::serve::Services, tempfile::TempDir) {
+    use portico_core::vault::{RootKeyring, Vault};
+    let keys = tempfile::tempdir().unwrap();
+    let keyring = RootKeyring::open(keys.path(), None).unwrap();
+    let services = portico_server::serve::Services {
+        passwords: Arc::new(portico_core::auth::passwords::Passwords::new()),
+        passkeys: Arc::new(
+            portico_core::auth::passkeys::Passkeys::new(&settings.public_url).unwrap(),
+        ),
+        vault: Arc::new(Vault::load(store.clone(), keyring).await.unwrap()),
+        audit: portico_core::audit::AuditLog::start(store.clone()),
+        store,
+    };
+    (services, keys)
+}
