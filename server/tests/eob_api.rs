@@ -146,6 +146,37 @@ impl Portal {
         .unwrap()
     }
 
+    /// Sends only a request's head, announcing `length` bytes of body, and
+    /// reads what the server answers before any of the body arrives.
+    async fn head_only(&self, path: &str, length: usize) -> String {
+        use std::io::{Read, Write};
+        let addr = self.base.trim_start_matches("http://").to_owned();
+        let head = format!(
+            "POST {path} HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {}\r\n\
+             Content-Type: application/fhir+json\r\nContent-Length: {length}\r\n\r\n",
+            self.plan_key
+        );
+        tokio::task::spawn_blocking(move || {
+            let mut stream = std::net::TcpStream::connect(&addr).unwrap();
+            stream
+                .set_read_timeout(Some(std::time::Duration::from_secs(10)))
+                .unwrap();
+            stream.write_all(head.as_bytes()).unwrap();
+            // The answer may come in pieces: read until it is whole (its JSON
+            // closes) or the server closes the connection.
+            let (mut answer, mut buf) = (Vec::new(), [0u8; 4096]);
+            while let Ok(n @ 1..) = stream.read(&mut buf) {
+                answer.extend_from_slice(&buf[..n]);
+                if answer.ends_with(b"}") {
+                    break;
+                }
+            }
+            String::from_utf8_lossy(&answer).into_owned()
+        })
+        .await
+        .unwrap()
+    }
+
     async fn publish(&self, body: &[u8]) -> Reply {
         self.call(
             "POST",
@@ -239,10 +270,14 @@ async fn scenario(store: Store) {
     let truncated = portal.publish(&EB3500[..200]).await;
     truncated.assert_outcome(400, "line");
     assert!(truncated.body.contains("column"), "{}", truncated.body);
-    portal
-        .publish(&vec![b' '; 1_200_000])
-        .await
-        .assert_outcome(413, "larger than");
+    // Refused from the announced length, before a byte of the body is sent
+    // (so nothing over the limit is ever buffered).
+    let head = portal.head_only("/api/v1/eob", 1_200_000).await;
+    assert!(head.starts_with("HTTP/1.1 413"), "{head}");
+    assert!(
+        head.contains("application/fhir+json") && head.contains("larger than"),
+        "{head}"
+    );
     portal
         .call(
             "POST",
