@@ -23,10 +23,13 @@ use super::{
     chain::{AuditRow, COLUMNS, GENESIS},
     AuditEvent, Seq,
 };
-use crate::{store::on_pool, store::Store, Error, Result};
+use crate::{
+    store::multi_row::{chunks, statements, Placeholders},
+    store::on_pool,
+    store::Store,
+    Error, Result,
+};
 
-/// The multi-row INSERT sizes, largest first; a batch is cut greedily into them.
-pub(super) const CHUNK_SIZES: [usize; 7] = [64, 32, 16, 8, 4, 2, 1];
 /// Columns bound per `audit_events` row.
 const EVENT_PARAMS: usize = 12;
 
@@ -41,56 +44,17 @@ struct Inserts {
 
 impl Inserts {
     fn new(placeholders: Placeholders) -> Self {
-        let events = CHUNK_SIZES
-            .iter()
-            .map(|&n| {
-                format!(
-                    "INSERT INTO audit_events ({COLUMNS}) VALUES {}",
-                    values(n, EVENT_PARAMS, placeholders)
-                )
-            })
-            .collect();
+        let events = statements(
+            &format!("INSERT INTO audit_events ({COLUMNS})"),
+            EVENT_PARAMS,
+            placeholders,
+        );
         Self { events }
     }
 }
 
-/// How parameters are written. SQLite gets anonymous `?`: sqlx looks up the name
-/// of every numbered parameter, which SQLite finds by a linear scan, so `$n`
-/// made binding a 768-parameter INSERT quadratic (a fifth of all CPU time).
-#[derive(Clone, Copy)]
-pub(super) enum Placeholders {
-    Anonymous,
-    Numbered,
-}
-
 static SQLITE_INSERTS: LazyLock<Inserts> = LazyLock::new(|| Inserts::new(Placeholders::Anonymous));
 static POSTGRES_INSERTS: LazyLock<Inserts> = LazyLock::new(|| Inserts::new(Placeholders::Numbered));
-
-/// `($1, $2), ($3, $4)` (or `(?, ?), (?, ?)`) for `rows` rows of `width` parameters.
-pub(super) fn values(rows: usize, width: usize, placeholders: Placeholders) -> String {
-    (0..rows)
-        .map(|r| {
-            let params: Vec<String> = (1..=width)
-                .map(|c| match placeholders {
-                    Placeholders::Anonymous => "?".to_owned(),
-                    Placeholders::Numbered => format!("${}", r * width + c),
-                })
-                .collect();
-            format!("({})", params.join(", "))
-        })
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
-/// Cuts `items` into chunks of the sizes in `CHUNK_SIZES`, with the index of each size.
-pub(super) fn chunks<T>(mut items: &[T]) -> impl Iterator<Item = (usize, &[T])> {
-    std::iter::from_fn(move || {
-        let index = CHUNK_SIZES.iter().position(|&n| n <= items.len())?;
-        let (chunk, rest) = items.split_at(CHUNK_SIZES[index]);
-        items = rest;
-        Some((index, chunk))
-    })
-}
 
 /// The row for an event, before it has a place in the chain.
 fn unlinked_row(event: &AuditEvent) -> AuditRow {
@@ -347,22 +311,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn batches_are_cut_into_the_fixed_insert_sizes() {
-        let items: Vec<u32> = (0..203).collect();
-        let sizes: Vec<usize> = chunks(&items).map(|(_, c)| c.len()).collect();
-        assert_eq!(sizes, [64, 64, 64, 8, 2, 1]);
-        let flat: Vec<u32> = chunks(&items).flat_map(|(_, c)| c.to_vec()).collect();
-        assert_eq!(flat, items);
-        assert_eq!(chunks::<u8>(&[]).count(), 0);
-        for (index, chunk) in chunks(&items) {
-            assert_eq!(CHUNK_SIZES[index], chunk.len());
-        }
-    }
-
-    #[test]
     fn insert_statements_place_their_parameters_in_order() {
-        assert_eq!(values(2, 2, Placeholders::Numbered), "($1, $2), ($3, $4)");
-        assert_eq!(values(2, 2, Placeholders::Anonymous), "(?, ?), (?, ?)");
         assert!(POSTGRES_INSERTS.events[0].ends_with("$766, $767, $768)"));
         assert_eq!(
             SQLITE_INSERTS.events[0].matches('?').count(),

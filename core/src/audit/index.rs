@@ -16,11 +16,12 @@
 
 use sqlx::{Connection, Row};
 
-use super::{
-    append::{chunks, Placeholders},
-    chain::AuditRow,
+use super::chain::AuditRow;
+use crate::{
+    store::multi_row::{chunks, values, Placeholders, CHUNK_SIZES},
+    store::Store,
+    Result,
 };
-use crate::{store::Store, Result};
 
 /// The most events indexed in one transaction.
 pub const INDEX_BATCH_MAX: i64 = 8192;
@@ -31,12 +32,12 @@ const UPDATE_STATE: &str = "UPDATE audit_index_state SET indexed_through = $1 WH
 
 /// Multi-row `INSERT … ON CONFLICT DO NOTHING` into `audit_ids`, one per chunk size.
 fn insert_ids(placeholders: Placeholders) -> Vec<String> {
-    super::append::CHUNK_SIZES
+    CHUNK_SIZES
         .iter()
         .map(|&n| {
             format!(
                 "INSERT INTO audit_ids (id, seq) VALUES {} ON CONFLICT DO NOTHING",
-                super::append::values(n, 2, placeholders)
+                values(n, 2, placeholders)
             )
         })
         .collect()

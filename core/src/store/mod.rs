@@ -5,6 +5,7 @@
 
 mod connect;
 mod identities;
+pub(crate) mod multi_row;
 mod organizations;
 
 use std::time::{SystemTime, UNIX_EPOCH};

@@ -13,10 +13,6 @@
 //! database's active version, and resumes with the active version instead of
 //! making another.
 
-use std::future::Future;
-
-use sqlx::{PgPool, Postgres, Sqlite, SqlitePool, Transaction};
-
 use super::{
     directory::open_vault_key,
     keys::{unwrap_secret, wrap_secret},
@@ -24,7 +20,10 @@ use super::{
     wrap::{self, Binding},
     KeyOwner, RootKeyring, Vault,
 };
-use crate::{store::on_pool, Result};
+use crate::{
+    store::{multi_row::BeginWrite, on_pool},
+    Result,
+};
 
 /// How a rotation runs.
 #[derive(Clone, Copy, Debug)]
@@ -60,34 +59,6 @@ pub struct RotationReport {
     pub finished: bool,
     /// Old versions whose key files this run deleted.
     pub retired: Vec<u32>,
-}
-
-/// Starts a transaction that writes. On SQLite it takes the write lock at once
-/// (`BEGIN IMMEDIATE`), so reading rows and then updating them cannot fail with a
-/// stale snapshot when another process wrote in between.
-trait BeginWrite {
-    type Db: sqlx::Database;
-    fn begin_write(
-        &self,
-    ) -> impl Future<Output = sqlx::Result<Transaction<'static, Self::Db>>> + Send;
-}
-
-impl BeginWrite for SqlitePool {
-    type Db = Sqlite;
-    fn begin_write(
-        &self,
-    ) -> impl Future<Output = sqlx::Result<Transaction<'static, Sqlite>>> + Send {
-        self.begin_with("BEGIN IMMEDIATE")
-    }
-}
-
-impl BeginWrite for PgPool {
-    type Db = Postgres;
-    fn begin_write(
-        &self,
-    ) -> impl Future<Output = sqlx::Result<Transaction<'static, Postgres>>> + Send {
-        self.begin()
-    }
 }
 
 impl Vault {
