@@ -304,7 +304,7 @@ impl<'a> Publisher<'a> {
                 .into_par_iter()
                 .zip(digests)
                 .map(|((slot, eob, identity_id, recipients), claim_digest)| {
-                    let plain = envelope::encode(&eob.statement, &eob.original);
+                    let plain = envelope::encode(&eob.statement, &eob.original)?;
                     recipients.seal(&plain).map(|sealed| {
                         (
                             slot,

@@ -80,7 +80,7 @@ impl Statements<'_> {
         let mut out = Vec::with_capacity(rows.len());
         for (id, plan, published_at, version, sealed, _) in rows {
             let plain = key.open(&sealed)?;
-            let (statement, _) = envelope::decode(&plain)?;
+            let statement = envelope::summary(&plain)?;
             out.push(StatementSummary {
                 id,
                 plan,
@@ -122,7 +122,7 @@ impl Statements<'_> {
     ) -> Result<StatementView> {
         let ((id, plan, published_at, version, _, organization_id), plain) =
             self.open(patient_id, eob_id).await?;
-        let (statement, _) = envelope::decode(&plain)?;
+        let statement = envelope::summary(&plain)?;
         let latest: Option<String> = on_pool!(self.store, |pool| sqlx::query_scalar(
             "SELECT n.id FROM eobs n JOIN eobs e ON e.organization_id = n.organization_id \
              AND e.claim_digest = n.claim_digest WHERE e.id = $1 AND n.version > e.version \
@@ -161,7 +161,7 @@ impl Statements<'_> {
     /// The statement as a PDF.
     pub async fn pdf(&self, patient_id: &str, eob_id: &str, client: &Client) -> Result<Vec<u8>> {
         let ((id, _, _, version, _, _), plain) = self.open(patient_id, eob_id).await?;
-        let (statement, _) = envelope::decode(&plain)?;
+        let statement = envelope::summary(&plain)?;
         let pdf = tokio::task::spawn_blocking(move || statement_pdf(&statement, version > 1))
             .await
             .map_err(|_| Error::Busy("making the PDF stopped"))?;
@@ -178,7 +178,7 @@ impl Statements<'_> {
         client: &Client,
     ) -> Result<Zeroizing<Vec<u8>>> {
         let ((id, ..), plain) = self.open(patient_id, eob_id).await?;
-        let original = Zeroizing::new(envelope::decode(&plain)?.1.to_vec());
+        let (_, original) = envelope::decode(&plain)?;
         self.record(patient_id, Action::EobExportedFhirJson, &id, client)
             .await?;
         Ok(original)
@@ -196,7 +196,7 @@ impl Statements<'_> {
         client: &Client,
     ) -> Result<String> {
         let ((id, _, _, _, _, organization_id), plain) = self.open(patient_id, eob_id).await?;
-        let (statement, _) = envelope::decode(&plain)?;
+        let statement = envelope::summary(&plain)?;
         let mailbox_id: String = on_pool!(self.store, |pool| sqlx::query_scalar(
             "SELECT member_services_mailbox_id FROM health_plans WHERE organization_id = $1"
         )
