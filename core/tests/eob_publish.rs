@@ -254,14 +254,22 @@ async fn a_claim_published_again_is_a_new_version_marked_updated(portal: TestPor
         .await;
     let (second_id, v2) = accepted(&second[0])[0].clone();
     assert_eq!(v2, 2);
+    // Twice in one batch: the next two versions, in the order sent.
+    let again = with_patient(&serde_json::to_vec(&changed).unwrap(), "ana@example.org");
+    let both = env.publish(&[&again, &again]).await;
+    assert_eq!(accepted(&both[0])[0].1, 3);
+    let (latest_id, v4) = accepted(&both[1])[0].clone();
+    assert_eq!(v4, 4);
 
     let statements = env.statements();
     let list = statements.list(&ana, &client()).await.unwrap();
     assert_eq!(list.len(), 1, "the latest version only");
-    assert_eq!(list[0].id, second_id);
+    assert_eq!(list[0].id, latest_id);
     assert!(list[0].updated);
     let old = statements.view(&ana, &first_id, &client()).await.unwrap();
-    assert_eq!(old.latest_id.as_deref(), Some(second_id.as_str()));
+    assert_eq!(old.latest_id.as_deref(), Some(latest_id.as_str()));
+    let second = statements.view(&ana, &second_id, &client()).await.unwrap();
+    assert_eq!(second.latest_id.as_deref(), Some(latest_id.as_str()));
 }
 
 async fn refused_documents_store_nothing_and_say_why(portal: TestPortal) {

@@ -2,18 +2,65 @@
 //! and refusal report in one transaction, then one `eob_published` audit
 //! event per EOB. See [`super::publish`].
 
-use std::{sync::Arc, time::Instant};
+use std::{
+    collections::HashMap,
+    sync::{Arc, LazyLock},
+    time::Instant,
+};
 
 use super::{
     plans::HealthPlan,
-    publish::{DocumentResult, Prepared, Timings},
+    publish::{DocumentResult, Prepared, Sealed, Timings},
 };
 use crate::{
     audit::{Action, Actor, AuditEvent, AuditLog, Outcome},
     notify::MailKind,
-    store::{new_id, on_pool, Store},
+    store::{
+        multi_row::{chunks, statements, values, BeginWrite, Placeholders, CHUNK_SIZES},
+        new_id, on_pool, Backend, Store,
+    },
     Result,
 };
+
+/// Multi-row INSERTs into `eobs`, one per chunk size.
+fn eob_inserts(placeholders: Placeholders) -> Vec<String> {
+    statements(
+        "INSERT INTO eobs (id, organization_id, claim_digest, version, identity_id, mailbox_id, sealed, published_at, upload_id)",
+        9,
+        placeholders,
+    )
+}
+
+/// The latest version of each of up to n claims (the plan's id, then the
+/// claims' digests), one per chunk size.
+fn latest_versions(placeholders: Placeholders) -> Vec<String> {
+    CHUNK_SIZES
+        .iter()
+        .map(|&n| {
+            let (plan, claims) = match placeholders {
+                Placeholders::Anonymous => ("?".to_owned(), values(1, n, placeholders)),
+                Placeholders::Numbered => (
+                    "$1".to_owned(),
+                    // $2 … $(n + 1): the plan's id is $1.
+                    values(1, n + 1, placeholders).replacen("($1, ", "(", 1),
+                ),
+            };
+            format!(
+                "SELECT claim_digest, MAX(version) FROM eobs WHERE organization_id = {plan} \
+                 AND claim_digest IN {claims} GROUP BY claim_digest"
+            )
+        })
+        .collect()
+}
+
+static SQLITE_INSERTS: LazyLock<Vec<String>> =
+    LazyLock::new(|| eob_inserts(Placeholders::Anonymous));
+static POSTGRES_INSERTS: LazyLock<Vec<String>> =
+    LazyLock::new(|| eob_inserts(Placeholders::Numbered));
+static SQLITE_LATEST: LazyLock<Vec<String>> =
+    LazyLock::new(|| latest_versions(Placeholders::Anonymous));
+static POSTGRES_LATEST: LazyLock<Vec<String>> =
+    LazyLock::new(|| latest_versions(Placeholders::Numbered));
 
 /// Writes prepared batches for one plan, key and upload.
 #[derive(Clone)]
@@ -85,27 +132,62 @@ impl Committer<'_> {
         let link_expires = now + self.link_lifetime.as_millis() as i64;
         let day_start = now - now.rem_euclid(86_400_000);
         let plan = self.plan;
+        let (latest_sql, inserts) = match self.store.backend() {
+            Backend::Sqlite => (&*SQLITE_LATEST, &*SQLITE_INSERTS),
+            Backend::Postgres => (&*POSTGRES_LATEST, &*POSTGRES_INSERTS),
+        };
+        let mut claims: Vec<&[u8; 32]> = sealed.iter().map(|(_, e)| &e.claim_digest).collect();
+        claims.sort_unstable();
+        claims.dedup();
         let versions = on_pool!(self.store, |pool| {
-            let mut tx = pool.begin().await?;
-            let mut versions = Vec::with_capacity(sealed.len());
-            for (_, eob) in sealed {
-                let version: i64 = sqlx::query_scalar(
-                    "INSERT INTO eobs (id, organization_id, claim_digest, version, identity_id, mailbox_id, sealed, published_at, upload_id) \
-                     SELECT $1, $2, $3, COALESCE(MAX(version), 0) + 1, $4, $5, $6, $7, $8 \
-                     FROM eobs WHERE organization_id = $2 AND claim_digest = $3 \
-                     RETURNING version",
-                )
-                .bind(&eob.id)
-                .bind(&plan.organization_id)
-                .bind(eob.claim_digest.as_slice())
-                .bind(&eob.identity_id)
-                .bind(&plan.mailbox_id)
-                .bind(eob.sealed.as_slice())
-                .bind(now)
-                .bind(self.upload_id)
-                .fetch_one(&mut *tx)
-                .await?;
-                versions.push(version);
+            // The write lock first (SQLite), or this plan's lock (PostgreSQL),
+            // so that the latest versions read below stay the latest.
+            let mut tx = pool.begin_write().await?;
+            if self.store.backend() == Backend::Postgres {
+                sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))")
+                    .bind(format!("eobs {}", plan.organization_id))
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            let mut latest: HashMap<Vec<u8>, i64> = HashMap::new();
+            for (size, chunk) in chunks(&claims) {
+                let mut query = sqlx::query_as(&latest_sql[size]).bind(&plan.organization_id);
+                for claim in chunk {
+                    query = query.bind(claim.as_slice());
+                }
+                let found: Vec<(Vec<u8>, i64)> = query.fetch_all(&mut *tx).await?;
+                latest.extend(found);
+            }
+            // Each EOB is the next version of its claim (a claim may come twice
+            // in one batch).
+            let versions: Vec<i64> = sealed
+                .iter()
+                .map(|(_, eob)| {
+                    let version = latest.entry(eob.claim_digest.to_vec()).or_insert(0);
+                    *version += 1;
+                    *version
+                })
+                .collect();
+            let rows: Vec<(&Sealed, i64)> = sealed
+                .iter()
+                .map(|(_, e)| e)
+                .zip(versions.iter().copied())
+                .collect();
+            for (size, chunk) in chunks(&rows) {
+                let mut query = sqlx::query(&inserts[size]);
+                for (eob, version) in chunk {
+                    query = query
+                        .bind(&eob.id)
+                        .bind(&plan.organization_id)
+                        .bind(eob.claim_digest.as_slice())
+                        .bind(*version)
+                        .bind(&eob.identity_id)
+                        .bind(&plan.mailbox_id)
+                        .bind(eob.sealed.as_slice())
+                        .bind(now)
+                        .bind(self.upload_id);
+                }
+                query.execute(&mut *tx).await?;
             }
             for (identity_id, (item_id, hash, payload)) in notices {
                 // At most one notice per member, plan and (UTC) day.
