@@ -3,7 +3,7 @@
 # varied items and adjudications, one Bundle with its Patient a line), starts a
 # release build on SQLite in a throwaway data directory, bulk-publishes them
 # over HTTP in one streamed NDJSON upload, and reports EOB/s and the server's
-# peak RSS (VmHWM). Usage: bench/eob/run.sh [COUNT] (default 100000), or
+# peak RSS (VmHWM); PERF_OUT=FILE also records a perf profile of the server. Usage: bench/eob/run.sh [COUNT] (default 100000), or
 # `make bench-eob`. Targets on a 2-core machine: >= 5,000 EOB/s, <= 200 MB.
 set -euo pipefail
 COUNT=${1:-100000}
@@ -38,11 +38,18 @@ for _ in $(seq 100); do
   sleep 0.1
 done
 
+profiler=""
+if [ -n "${PERF_OUT:-}" ]; then # PERF_OUT=/tmp/eob.perf: sample the server with perf while it ingests
+  perf record -F 499 -g -p "$server" -o "$PERF_OUT" >/dev/null 2>&1 &
+  profiler=$!
+  sleep 1
+fi
 start=$(date +%s.%N)
 curl -fsS -X POST -T "$WORK/eobs.ndjson" \
   -H "Authorization: Bearer $KEY" -H "Content-Type: application/fhir+ndjson" \
   "http://127.0.0.1:$PORT/api/v1/eob/\$bulk" -o "$WORK/report.json"
 end=$(date +%s.%N)
+[ -n "$profiler" ] && kill -INT "$profiler" && wait "$profiler" || true
 rss_kb=$(awk '/VmHWM/ {print $2}' "/proc/$server/status")
 
 python3 - "$WORK/report.json" "$start" "$end" "$rss_kb" <<'PY'

@@ -5,6 +5,9 @@ use std::process::ExitCode;
 use clap::Parser;
 use portico_server::cli::{Cli, Command};
 
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let settings = match cli.load_settings() {
