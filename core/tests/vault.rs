@@ -104,6 +104,7 @@ on_both_backends!(
     keys_made_during_a_rotation_are_never_left_behind,
     erasure_shreds_one_owner_only,
     addresses_are_found_by_digest_and_kept_sealed,
+    many_addresses_at_once_match_one_at_a_time,
     racing_creators_end_with_one_key,
     attachments_stream_in_chunks,
     load_refuses_missing_or_wrong_key_files,
@@ -618,6 +619,48 @@ async fn addresses_are_found_by_digest_and_kept_sealed(env: Env) {
     )
     .await;
     assert!(is_crypto(&v.email_of(&ben.id).await));
+}
+
+async fn many_addresses_at_once_match_one_at_a_time(env: Env) {
+    let v = &env.vault;
+    let known = NormalizedEmail::parse("known@example.org").unwrap();
+    let known_id = v.identity_for_email(&known).await.unwrap().id;
+    // More than one lookup chunk (64), one address known before, one twice.
+    let mut emails: Vec<NormalizedEmail> = (0..70)
+        .map(|i| NormalizedEmail::parse(&format!("member{i}@example.org")).unwrap())
+        .collect();
+    emails.push(known.clone());
+    emails.push(emails[3].clone());
+    let found = v.identities_for_emails(&emails).await.unwrap();
+    assert_eq!(found.len(), 71);
+    assert_eq!(
+        found[known.as_str()],
+        known_id,
+        "a known address keeps its identity"
+    );
+
+    // Another process sees the same identities and can open what is sealed to them.
+    let restarted = env.restart().await;
+    for email in &emails {
+        let id = &found[email.as_str()];
+        assert_eq!(&restarted.identity_for_email(email).await.unwrap().id, id);
+        assert_eq!(
+            restarted.email_of(id).await.unwrap().as_str(),
+            email.as_str()
+        );
+        let owner = KeyOwner::Identity(id.clone());
+        let sealed = v
+            .seal(b"for this member only", &[owner.clone()])
+            .await
+            .unwrap();
+        assert_eq!(
+            restarted.open(&sealed, &owner).await.unwrap().as_slice(),
+            b"for this member only"
+        );
+    }
+    // Asking again makes nothing new.
+    let again = v.identities_for_emails(&emails).await.unwrap();
+    assert_eq!(again, found);
 }
 
 async fn racing_creators_end_with_one_key(env: Env) {
