@@ -149,11 +149,20 @@ impl Portal {
     /// Sends only a request's head, announcing `length` bytes of body, and
     /// reads what the server answers before any of the body arrives.
     async fn head_only(&self, path: &str, length: usize) -> String {
+        self.raw(
+            path,
+            &format!("Content-Type: application/fhir+json\r\nContent-Length: {length}\r\n\r\n"),
+        )
+        .await
+    }
+
+    /// Sends a POST to `path` with the plan's key, then `rest` as it is (the
+    /// rest of the head, and any body), and reads the answer.
+    async fn raw(&self, path: &str, rest: &str) -> String {
         use std::io::{Read, Write};
         let addr = self.base.trim_start_matches("http://").to_owned();
-        let head = format!(
-            "POST {path} HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {}\r\n\
-             Content-Type: application/fhir+json\r\nContent-Length: {length}\r\n\r\n",
+        let request = format!(
+            "POST {path} HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {}\r\n{rest}",
             self.plan_key
         );
         tokio::task::spawn_blocking(move || {
@@ -161,7 +170,7 @@ impl Portal {
             stream
                 .set_read_timeout(Some(std::time::Duration::from_secs(10)))
                 .unwrap();
-            stream.write_all(head.as_bytes()).unwrap();
+            stream.write_all(request.as_bytes()).unwrap();
             // The answer may come in pieces: read until it is whole (its JSON
             // closes) or the server closes the connection.
             let (mut answer, mut buf) = (Vec::new(), [0u8; 4096]);
@@ -396,6 +405,29 @@ async fn scenario(store: Store) {
         others.status, 403,
         "another organization's key cannot follow it"
     );
+
+    // A body that breaks off (a malformed chunk) after more than a batch:
+    // every whole line before the break is kept, and the upload says it failed.
+    let lines = "{}\n".repeat(1100);
+    let cut = portal
+        .raw(
+            "/api/v1/eob/$bulk",
+            &format!(
+                "Content-Type: application/fhir+ndjson\r\nTransfer-Encoding: chunked\r\n\r\n\
+                 {:x}\r\n{lines}\r\nzz\r\n",
+                lines.len()
+            ),
+        )
+        .await;
+    assert!(cut.starts_with("HTTP/1.1 400"), "{cut}");
+    assert!(cut.contains("could not be read to its end"), "{cut}");
+    let listed = portal
+        .call("GET", "/api/v1/eob/$bulk", &portal.plan_key, "", vec![])
+        .await;
+    let newest = &listed.json()["uploads"][0];
+    assert_eq!(newest["state"], "failed", "{newest}");
+    assert_eq!(newest["lines"], 1100, "{newest}");
+    assert_eq!(newest["rejected"], 1100, "{newest}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -28,6 +28,8 @@ use crate::http::AppState;
 /// 256, for 111 MB of peak RSS instead of 74 (`make bench-eob`).
 const BATCH_LINES: usize = 1024;
 const BATCH_BYTES: usize = 16 << 20;
+/// Batches prepared and waiting for the writer, at most.
+const READ_AHEAD: usize = 2;
 
 /// The key, which must be an `eob:publish` key of a health plan, and its plan.
 pub async fn publisher(
@@ -224,39 +226,40 @@ async fn ingest(
             "the body could not be read to its end",
         )
     };
-    // Batch n is written while batch n + 1 is read, checked and sealed, so the
-    // cores are busy while the database writes. Batches are written in order.
-    let mut writing = None;
-    loop {
-        let batch = lines
-            .next_batch(BATCH_LINES, BATCH_BYTES)
-            .await
-            .map_err(unreadable)?;
-        let next = async {
-            if batch.is_empty() {
-                return Ok(None);
-            }
-            publisher
-                .prepare(documents(batch, max_line))
+    // Batches are read, checked and sealed ahead of the one being written (up
+    // to READ_AHEAD of them), so the cores stay busy while the database
+    // writes. Batches are written in order; a failed write stops the reading.
+    let (ready, queued) = tokio::sync::mpsc::channel(READ_AHEAD);
+    let reading = async {
+        // Owned here, so that the writer sees the end when the reading stops.
+        let ready = ready;
+        loop {
+            let batch = lines
+                .next_batch(BATCH_LINES, BATCH_BYTES)
                 .await
-                .map(Some)
-        };
-        let written = async {
-            match writing.take() {
-                Some(prepared) => committer.clone().commit(prepared).await.map(drop),
-                None => Ok(()),
+                .map_err(unreadable)?;
+            if batch.is_empty() {
+                return Ok::<_, Problem>(());
             }
-        };
-        let (next, written) = tokio::join!(next, written);
-        written?;
-        match next? {
-            Some(prepared) => writing = Some(prepared),
-            None => {
-                tracing::info!(upload_id, timings = %publisher.timings, "bulk EOB upload read to its end");
-                return Ok(());
+            let prepared = publisher.prepare(documents(batch, max_line)).await?;
+            if ready.send(prepared).await.is_err() {
+                return Ok(()); // the writing failed, and says why
             }
         }
-    }
+    };
+    let writing = async {
+        // Owned here, so that a reader waiting for room sees the writer stop.
+        let mut queued = queued;
+        while let Some(prepared) = queued.recv().await {
+            committer.clone().commit(prepared).await?;
+        }
+        Ok::<_, Problem>(())
+    };
+    let (read, written) = tokio::join!(reading, writing);
+    written?;
+    read?;
+    tracing::info!(upload_id, timings = %publisher.timings, "bulk EOB upload read to its end");
+    Ok(())
 }
 
 fn documents(batch: Vec<super::ndjson::Line>, max_line: usize) -> Vec<Document> {
