@@ -20,7 +20,7 @@ pub const SMTP_PASSWORD_VAR: &str = "PORTICO_SMTP_PASSWORD";
 
 /// Every setting, by the name it has in the configuration file. Its environment
 /// variable is `PORTICO_` and the name in capitals.
-pub const SETTING_NAMES: [&str; 18] = [
+pub const SETTING_NAMES: [&str; 20] = [
     "listen",
     "public_url",
     "data_dir",
@@ -34,6 +34,8 @@ pub const SETTING_NAMES: [&str; 18] = [
     "attachment_max_size",
     "attachments_per_message",
     "eob_max_size",
+    "max_requests_in_flight",
+    "max_bulk_uploads",
     "mail_from",
     "smtp_username",
     "smtp_password_file",
@@ -73,6 +75,12 @@ pub struct Settings {
     /// The largest EOB upload (`POST /api/v1/eob`), and the longest line of a
     /// bulk upload, in bytes.
     pub eob_max_size: u64,
+    /// Requests handled at once; past this the portal answers 503 with
+    /// Retry-After at once rather than queueing them (and their memory).
+    pub max_requests_in_flight: usize,
+    /// Bulk EOB uploads received at once (each holds a request open for as
+    /// long as its body streams); past this, 503 with Retry-After.
+    pub max_bulk_uploads: usize,
     /// The sender of every email, and the domain of its `Message-ID`.
     pub mail_from: Mailbox,
     /// How long one step of talking to the mail server may take (connecting, each
@@ -311,6 +319,8 @@ impl Layers {
             ("attachment_max_size", "25MB"),
             ("attachments_per_message", "10"),
             ("eob_max_size", "10MB"),
+            ("max_requests_in_flight", "512"),
+            ("max_bulk_uploads", "2"),
             ("mail_from", "Portico <no-reply@localhost>"),
             ("smtp_timeout", "30s"),
         ]
@@ -587,6 +597,18 @@ impl Settings {
             Ok(n)
         })?;
 
+        let max_requests_in_flight = layers.parse("max_requests_in_flight", true, |v| {
+            match v.parse::<usize>() {
+                Ok(n @ 1..=100_000) => Ok(n),
+                _ => Err("must be a whole number from 1 to 100000".into()),
+            }
+        })?;
+        let max_bulk_uploads =
+            layers.parse("max_bulk_uploads", true, |v| match v.parse::<usize>() {
+                Ok(n @ 1..=64) => Ok(n),
+                _ => Err("must be a whole number from 1 to 64".into()),
+            })?;
+
         Ok(Settings {
             listen,
             public_url,
@@ -601,6 +623,8 @@ impl Settings {
             attachment_max_size,
             attachments_per_message,
             eob_max_size,
+            max_requests_in_flight,
+            max_bulk_uploads,
             mail_from,
             smtp_timeout,
         })

@@ -28,6 +28,7 @@ struct Reply {
     status: u16,
     content_type: String,
     location: String,
+    retry_after: String,
     body: String,
 }
 
@@ -55,12 +56,18 @@ struct Portal {
 
 impl Portal {
     async fn start(store: Store) -> Self {
+        Self::start_with(store, &[]).await
+    }
+
+    async fn start_with(store: Store, more: &[(&str, &str)]) -> Self {
         let settings = Settings::load(
             None,
             [
                 ("PORTICO_LISTEN".to_owned(), "127.0.0.1:0".to_owned()),
                 ("PORTICO_EOB_MAX_SIZE".to_owned(), "1MB".to_owned()),
-            ],
+            ]
+            .into_iter()
+            .chain(more.iter().map(|(k, v)| (k.to_string(), v.to_string()))),
         )
         .unwrap();
         let (services, keys) = support::services_on(store, &settings).await;
@@ -139,6 +146,7 @@ impl Portal {
                 status: res.status().as_u16(),
                 content_type: header("content-type"),
                 location: header("content-location"),
+                retry_after: header("retry-after"),
                 body: res.body_mut().read_to_string().unwrap(),
             }
         })
@@ -184,6 +192,43 @@ impl Portal {
         })
         .await
         .unwrap()
+    }
+
+    /// Starts a bulk upload of `line` whose body does not end until the
+    /// returned function is called; that sends the end and reads the answer.
+    fn held_bulk(&self, line: &[u8]) -> impl FnOnce() -> String {
+        use std::io::{Read, Write};
+        let addr = self.base.trim_start_matches("http://").to_owned();
+        let mut stream = std::net::TcpStream::connect(&addr).unwrap();
+        stream
+            .set_read_timeout(Some(std::time::Duration::from_secs(10)))
+            .unwrap();
+        let mut request = format!(
+            "POST /api/v1/eob/$bulk HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {}\r\n\
+             Content-Type: application/fhir+ndjson\r\nTransfer-Encoding: chunked\r\n\r\n{:x}\r\n",
+            self.plan_key,
+            line.len() + 1
+        )
+        .into_bytes();
+        request.extend_from_slice(line);
+        request.extend_from_slice(b"\n\r\n");
+        stream.write_all(&request).unwrap();
+        move || {
+            stream.write_all(b"0\r\n\r\n").unwrap();
+            let (mut answer, mut buf) = (Vec::new(), [0u8; 4096]);
+            while let Ok(n @ 1..) = stream.read(&mut buf) {
+                answer.extend_from_slice(&buf[..n]);
+                if answer.ends_with(b"}") {
+                    break;
+                }
+            }
+            String::from_utf8_lossy(&answer).into_owned()
+        }
+    }
+
+    async fn uploads(&self) -> Reply {
+        self.call("GET", "/api/v1/eob/$bulk", &self.plan_key, "", vec![])
+            .await
     }
 
     async fn publish(&self, body: &[u8]) -> Reply {
@@ -441,4 +486,80 @@ async fn eob_api_on_postgres() {
     let pg = ThrowawayPostgres::create().await;
     scenario(migrated_store(&pg.url()).await).await;
     pg.drop_now().await;
+}
+
+/// Past capacity the portal says so at once (503, Retry-After) and keeps
+/// nothing half done; what was refused goes through when sent again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn past_capacity_requests_are_refused_with_retry_after() {
+    let line = with_patient(&eb3500(), "ana@example.org");
+
+    // One bulk upload at a time.
+    let dir = tempfile::tempdir().unwrap();
+    let store = migrated_store(&sqlite_url(dir.path())).await;
+    let portal = Portal::start_with(store, &[("PORTICO_MAX_BULK_UPLOADS", "1")]).await;
+    let finish = portal.held_bulk(&line);
+    let mut receiving = false;
+    for _ in 0..500 {
+        if portal.uploads().await.json()["uploads"][0]["state"] == "receiving" {
+            receiving = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert!(receiving, "the held upload is under way");
+    let second = portal.bulk(std::slice::from_ref(&line)).await;
+    assert_eq!(second.status, 503, "{}", second.body);
+    assert_eq!(second.retry_after, "5");
+    assert!(second.body.contains("bulk uploads"), "{}", second.body);
+    let first = tokio::task::spawn_blocking(finish).await.unwrap();
+    assert!(first.starts_with("HTTP/1.1 200"), "{first}");
+    assert!(first.contains("\"accepted\":1"), "{first}");
+    let again = portal.bulk(std::slice::from_ref(&line)).await;
+    assert_eq!(
+        again.status, 200,
+        "sent again, it goes through: {}",
+        again.body
+    );
+    let uploads = portal.uploads().await.json();
+    let states: Vec<&Value> = uploads["uploads"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| &u["state"])
+        .collect();
+    assert_eq!(
+        states,
+        vec!["done", "done"],
+        "the refused upload left no trace"
+    );
+
+    // One request at a time: while the held upload runs, everything else but
+    // the health check is refused.
+    let dir = tempfile::tempdir().unwrap();
+    let store = migrated_store(&sqlite_url(dir.path())).await;
+    let portal = Portal::start_with(store, &[("PORTICO_MAX_REQUESTS_IN_FLIGHT", "1")]).await;
+    let finish = portal.held_bulk(&line);
+    let mut refused = None;
+    for _ in 0..500 {
+        let reply = portal.uploads().await;
+        if reply.status == 503 {
+            refused = Some(reply);
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    let refused = refused.expect("a request beside the held upload is refused");
+    assert_eq!(refused.retry_after, "5");
+    assert_eq!(refused.content_type, "application/problem+json");
+    assert!(refused.body.contains("at capacity"), "{}", refused.body);
+    let health = portal.call("GET", "/healthz", "", "", vec![]).await;
+    assert_eq!(health.status, 200, "the health check is always answered");
+    let first = tokio::task::spawn_blocking(finish).await.unwrap();
+    assert!(first.starts_with("HTTP/1.1 200"), "{first}");
+    assert_eq!(
+        portal.uploads().await.status,
+        200,
+        "room again once it ended"
+    );
 }

@@ -2,6 +2,7 @@
 //! API under `/api/v1`, and the middleware every response passes through.
 
 pub mod api;
+mod capacity;
 mod health;
 mod messages;
 mod request_log;
@@ -40,6 +41,7 @@ pub struct AppState {
     pub passkeys: Arc<Passkeys>,
     pub passwords: Arc<Passwords>,
     pub settings: Arc<Settings>,
+    pub capacity: capacity::Capacity,
 }
 
 impl AppState {
@@ -51,6 +53,7 @@ impl AppState {
             audit: services.audit,
             passkeys: services.passkeys,
             passwords: services.passwords,
+            capacity: capacity::Capacity::new(&settings),
             settings: Arc::new(settings),
         }
     }
@@ -129,6 +132,12 @@ pub fn router(state: AppState) -> Router {
         // Added after the session and same-origin layers, so neither applies:
         // the API takes a bearer key, never a cookie.
         .merge(api::routes());
+    // Inside the request log, so refusals are logged; inside the security
+    // headers, so they carry them.
+    let router = router.layer(axum::middleware::from_fn_with_state(
+        state.capacity.clone(),
+        capacity::limit,
+    ));
     request_log::apply(router)
         .layer(axum::middleware::from_fn_with_state(
             Arc::new(security::SecurityPolicy::new(&state.settings)),

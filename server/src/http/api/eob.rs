@@ -196,6 +196,12 @@ pub async fn bulk(State(state): State<AppState>, req: Request) -> Result<Respons
             "send one EOB or Bundle a line as Content-Type: application/fhir+ndjson".into(),
         ));
     }
+    let Some(_place) = state.capacity.bulk_upload() else {
+        return Err(Problem::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "as many bulk uploads as the portal takes at once are under way; try again when one has finished",
+        ));
+    };
     let max_line = state.settings.eob_max_size as usize;
     let upload_id = uploads::begin(&state.store, &plan, &key.id).await?;
     let outcome = ingest(&state, &plan, &key, &upload_id, req.into_body(), max_line).await;
