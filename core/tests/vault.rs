@@ -650,7 +650,7 @@ async fn many_addresses_at_once_match_one_at_a_time(env: Env) {
         );
         let owner = KeyOwner::Identity(id.clone());
         let sealed = v
-            .seal(b"for this member only", &[owner.clone()])
+            .seal(b"for this member only", std::slice::from_ref(&owner))
             .await
             .unwrap();
         assert_eq!(
