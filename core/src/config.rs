@@ -20,8 +20,9 @@ pub const SMTP_PASSWORD_VAR: &str = "PORTICO_SMTP_PASSWORD";
 
 /// Every setting, by the name it has in the configuration file. Its environment
 /// variable is `PORTICO_` and the name in capitals.
-pub const SETTING_NAMES: [&str; 20] = [
+pub const SETTING_NAMES: [&str; 21] = [
     "listen",
+    "metrics_listen",
     "public_url",
     "data_dir",
     "database_url",
@@ -48,6 +49,9 @@ pub const SETTING_NAMES: [&str; 20] = [
 pub struct Settings {
     /// The address the HTTP listener binds.
     pub listen: SocketAddr,
+    /// Where `/metrics` (Prometheus text) is served, apart from the public
+    /// listener; none when unset.
+    pub metrics_listen: Option<SocketAddr>,
     /// The address people reach the portal at; links in emails are made from it.
     pub public_url: Url,
     /// Where the SQLite database, keys and file mail live.
@@ -499,6 +503,13 @@ impl Settings {
             SocketAddr::from_str(v)
                 .map_err(|_| "expected an address and port such as 127.0.0.1:3000".into())
         })?;
+        let metrics_listen = match layers.get("metrics_listen") {
+            Some(_) => Some(layers.parse("metrics_listen", true, |v| {
+                SocketAddr::from_str(v)
+                    .map_err(|_| "expected an address and port such as 127.0.0.1:9464".into())
+            })?),
+            None => None,
+        };
         let public_url = layers.parse("public_url", true, parse_public_url)?;
         let data_dir = layers.parse("data_dir", true, |v| {
             if v.is_empty() {
@@ -611,6 +622,7 @@ impl Settings {
 
         Ok(Settings {
             listen,
+            metrics_listen,
             public_url,
             data_dir,
             database_url,

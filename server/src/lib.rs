@@ -7,6 +7,7 @@ pub mod demo;
 pub mod error;
 pub mod http;
 pub mod logging;
+pub mod metrics;
 pub mod operator;
 pub mod serve;
 pub mod workers;

@@ -102,6 +102,8 @@ pub async fn migrate(settings: &Settings) -> Result<(), ServerError> {
 pub struct Server {
     listener: TcpListener,
     router: axum::Router,
+    /// `/metrics`, on its own address when `metrics_listen` is set.
+    monitoring: Option<(TcpListener, axum::Router)>,
 }
 
 impl Server {
@@ -112,8 +114,29 @@ impl Server {
                 "listen address {}",
                 settings.listen
             )))?;
+        crate::metrics::install();
+        let monitoring = match settings.metrics_listen {
+            Some(addr) => {
+                let listener = TcpListener::bind(addr)
+                    .await
+                    .map_err(ServerError::io(format!("metrics address {addr}")))?;
+                Some((listener, crate::metrics::router(services.clone())))
+            }
+            None => None,
+        };
         let router = http::router(http::AppState::new(settings, services));
-        Ok(Self { listener, router })
+        Ok(Self {
+            listener,
+            router,
+            monitoring,
+        })
+    }
+
+    /// Where `/metrics` is served, when it is.
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.monitoring
+            .as_ref()
+            .and_then(|(listener, _)| listener.local_addr().ok())
     }
 
     pub fn local_addr(&self) -> Result<SocketAddr, ServerError> {
@@ -127,14 +150,26 @@ impl Server {
         self,
         shutdown: impl std::future::Future<Output = ()> + Send + 'static,
     ) -> Result<(), ServerError> {
-        axum::serve(
+        // Monitoring answers until the portal itself has stopped.
+        let monitoring = self.monitoring.map(|(listener, router)| {
+            tokio::spawn(async move {
+                if let Err(error) = axum::serve(listener, router).await {
+                    tracing::error!(%error, "the metrics listener stopped");
+                }
+            })
+        });
+        let served = axum::serve(
             self.listener,
             self.router
                 .into_make_service_with_connect_info::<SocketAddr>(),
         )
         .with_graceful_shutdown(shutdown)
         .await
-        .map_err(ServerError::io("serving"))
+        .map_err(ServerError::io("serving"));
+        if let Some(task) = monitoring {
+            task.abort();
+        }
+        served
     }
 }
 
@@ -153,6 +188,9 @@ pub async fn serve(settings: Settings) -> Result<(), ServerError> {
         stop_mail();
     };
     tracing::info!(address = %server.local_addr()?, "Portico is listening");
+    if let Some(addr) = server.metrics_addr() {
+        tracing::info!(address = %addr, "metrics are served at /metrics");
+    }
     println!("Portico is ready at {public_url}");
     server.run(shutdown).await?;
     workers.stop().await;

@@ -42,6 +42,9 @@ async fn fetch(url: String) -> Page {
 
 struct TestServer {
     base: String,
+    /// Where `/metrics` is served, when `PORTICO_METRICS_LISTEN` was given.
+    metrics: Option<String>,
+    audit: portico_core::audit::AuditLog,
     stop: Option<oneshot::Sender<()>>,
     done: tokio::task::JoinHandle<()>,
     /// Holds the root key file.
@@ -58,8 +61,10 @@ impl TestServer {
         );
         let settings = Settings::load(None, env).unwrap();
         let (services, keys) = support::services_on(store, &settings).await;
+        let audit = services.audit.clone();
         let server = Server::bind(settings, services).await.unwrap();
         let addr: SocketAddr = server.local_addr().unwrap();
+        let metrics = server.metrics_addr().map(|a| format!("http://{a}"));
         let (stop, stopped) = oneshot::channel::<()>();
         let done = tokio::spawn(async move {
             server
@@ -71,6 +76,8 @@ impl TestServer {
         });
         Self {
             base: format!("http://{addr}"),
+            metrics,
+            audit,
             stop: Some(stop),
             done,
             keys,
@@ -458,5 +465,88 @@ async fn a_session_ends_at_the_absolute_timeout_however_active_it_is() {
     .flat_map(|e| e.event.subject_ids)
     .collect::<Vec<_>>();
     assert_eq!(expired, ["reason:absolute_timeout"]);
+    server.stop().await;
+}
+
+/// The value of the first sample of `name` whose labels include each of `labels`.
+fn sample(text: &str, name: &str, labels: &[&str]) -> Option<f64> {
+    text.lines()
+        .filter(|l| l.starts_with(name) && labels.iter().all(|want| l.contains(want)))
+        .find_map(|l| l.rsplit(' ').next()?.parse().ok())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_are_served_apart_from_the_portal() {
+    let dir = tempfile::tempdir().unwrap();
+    let (server, store) = sqlite_server(&dir, &[("PORTICO_METRICS_LISTEN", "127.0.0.1:0")]).await;
+    for _ in 0..3 {
+        assert_eq!(server.get("/healthz").await.status, 200);
+    }
+    assert_eq!(
+        server.get("/metrics").await.status,
+        404,
+        "not on the public listener"
+    );
+    use portico_core::audit::{Action, Actor, AuditEvent, Outcome};
+    server
+        .audit
+        .record(AuditEvent::new(
+            Actor::system("test"),
+            Action::OrganizationChanged,
+            Outcome::Success,
+        ))
+        .await
+        .unwrap();
+    sqlx::query(
+        "INSERT INTO sessions (id_hash, person, data, expires_at) VALUES ($1, NULL, '{}', $2)",
+    )
+    .bind(vec![7u8; 32])
+    .bind(portico_core::store::now_ms() + 60_000)
+    .execute(match &store {
+        Store::Sqlite(pool) => pool,
+        Store::Postgres(_) => unreachable!("a SQLite test"),
+    })
+    .await
+    .unwrap();
+
+    let page = fetch(format!("{}/metrics", server.metrics.as_deref().unwrap())).await;
+    assert_eq!(page.status, 200);
+    assert!(header(&page, "content-type").starts_with("text/plain; version=0.0.4"));
+    let text = &page.body;
+    let healthz = ["route=\"/healthz\"", "method=\"GET\""];
+    let served = sample(
+        text,
+        "portico_http_requests_total{",
+        &[healthz[0], healthz[1], "status=\"200\""],
+    );
+    assert!(served.is_some_and(|n| n >= 3.0), "{text}");
+    let not_found = sample(text, "portico_http_requests_total{", &["status=\"404\""]);
+    assert!(not_found.is_some_and(|n| n >= 1.0), "{text}");
+    let timed = sample(
+        text,
+        "portico_http_request_duration_seconds_count{",
+        &healthz,
+    );
+    assert!(timed.is_some_and(|n| n >= 3.0), "{text}");
+    let commits = sample(text, "portico_audit_commit_seconds_count", &[]);
+    assert!(commits.is_some_and(|n| n >= 1.0), "{text}");
+    assert_eq!(
+        sample(text, "portico_sessions_live", &[]),
+        Some(1.0),
+        "{text}"
+    );
+    assert_eq!(
+        sample(text, "portico_outbox_backlog", &[]),
+        Some(0.0),
+        "{text}"
+    );
+    assert!(
+        sample(text, "portico_audit_queue_depth", &[]).is_some(),
+        "{text}"
+    );
+    assert!(
+        !text.contains("/metrics\""),
+        "scrapes are not counted as portal requests"
+    );
     server.stop().await;
 }

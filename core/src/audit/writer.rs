@@ -27,6 +27,8 @@ use crate::{store::Store, Error, Result};
 
 /// The most events written in one transaction.
 pub const BATCH_MAX: usize = 512;
+/// The metric the writer records each batch's commit time in, in seconds.
+pub const COMMIT_SECONDS: &str = "portico_audit_commit_seconds";
 /// Events waiting beyond this make `record` wait for room (back-pressure).
 const QUEUE_CAPACITY: usize = 8192;
 /// The id index is filled once this many events wait for it…
@@ -79,6 +81,11 @@ impl AuditLog {
             .map_err(|_| shut_down())?;
         // A dropped reply means the writer stopped without answering.
         answer.await.map_err(|_| shut_down())?
+    }
+
+    /// Events waiting for the writer now (the queue's depth, for monitoring).
+    pub fn queued(&self) -> usize {
+        self.commands.max_capacity() - self.commands.capacity()
     }
 
     /// Stops taking events, writes every event already queued, and returns when
@@ -151,7 +158,11 @@ async fn run_writer(
         if events.is_empty() {
             continue;
         }
+        let started = std::time::Instant::now();
         let committed = write_batch(&mut appender, &events, &mut replies).await;
+        // For monitoring, through the `metrics` facade (a no-op unless the
+        // binary installs an exporter): how long each batch took to commit.
+        metrics::histogram!(COMMIT_SECONDS).record(started.elapsed().as_secs_f64());
         events.clear();
         if committed > 0 && pool_open {
             unindexed += committed;

@@ -99,6 +99,16 @@ impl SessionRecords<'_> {
         Ok(n)
     }
 
+    /// Sessions not yet expired (signed in or not), for monitoring.
+    pub async fn live(&self) -> Result<i64> {
+        Ok(on_pool!(self.0, |pool| sqlx::query_scalar(
+            "SELECT COUNT(*) FROM sessions WHERE expires_at > $1"
+        )
+        .bind(now_ms())
+        .fetch_one(pool)
+        .await)?)
+    }
+
     /// Removes expired sessions; returns the people whose signed-in sessions
     /// these were (one entry per session), for the audit log.
     pub async fn delete_expired(&self) -> Result<Vec<String>> {

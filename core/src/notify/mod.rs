@@ -38,7 +38,8 @@ mod render;
 mod smtp;
 
 pub use outbox::{
-    deliver_due, Courier, Delivery, FileTransport, Transport, ENQUEUE_FOR_THREAD_SQL, ENQUEUE_SQL,
+    backlog, deliver_due, Courier, Delivery, FileTransport, Transport, ENQUEUE_FOR_THREAD_SQL,
+    ENQUEUE_SQL,
 };
 pub use render::{message_id, CodePayload, Email, NewItemPayload, Payload, StaffReplyPayload};
 pub use smtp::SmtpTransport;

@@ -121,6 +121,15 @@ fn millis(d: Duration) -> i64 {
     i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
 }
 
+/// Emails not yet sent (due or waiting to be retried), for monitoring.
+pub async fn backlog(store: &Store) -> Result<i64> {
+    Ok(on_pool!(store, |pool| sqlx::query_scalar(
+        "SELECT COUNT(*) FROM outbox WHERE sent_at IS NULL"
+    )
+    .fetch_one(pool)
+    .await)?)
+}
+
 /// Sends up to `limit` emails that are due with a sender of its own (from
 /// `Portico <no-reply@localhost>`), and returns how many went out.
 pub async fn deliver_due(

@@ -134,10 +134,12 @@ pub fn router(state: AppState) -> Router {
         .merge(api::routes());
     // Inside the request log, so refusals are logged; inside the security
     // headers, so they carry them.
-    let router = router.layer(axum::middleware::from_fn_with_state(
-        state.capacity.clone(),
-        capacity::limit,
-    ));
+    let router = router
+        .layer(axum::middleware::from_fn_with_state(
+            state.capacity.clone(),
+            capacity::limit,
+        ))
+        .layer(axum::middleware::from_fn(crate::metrics::record));
     request_log::apply(router)
         .layer(axum::middleware::from_fn_with_state(
             Arc::new(security::SecurityPolicy::new(&state.settings)),
