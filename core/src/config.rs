@@ -20,9 +20,11 @@ pub const SMTP_PASSWORD_VAR: &str = "PORTICO_SMTP_PASSWORD";
 
 /// Every setting, by the name it has in the configuration file. Its environment
 /// variable is `PORTICO_` and the name in capitals.
-pub const SETTING_NAMES: [&str; 21] = [
+pub const SETTING_NAMES: [&str; 23] = [
     "listen",
     "metrics_listen",
+    "tls_cert_file",
+    "tls_key_file",
     "public_url",
     "data_dir",
     "database_url",
@@ -52,6 +54,9 @@ pub struct Settings {
     /// Where `/metrics` (Prometheus text) is served, apart from the public
     /// listener; none when unset.
     pub metrics_listen: Option<SocketAddr>,
+    /// The certificate chain and private key (PEM) to serve https with,
+    /// directly, without a proxy; plain http when unset.
+    pub tls: Option<TlsFiles>,
     /// The address people reach the portal at; links in emails are made from it.
     pub public_url: Url,
     /// Where the SQLite database, keys and file mail live.
@@ -106,6 +111,39 @@ impl Settings {
     /// `__Host-` cookies.
     pub fn is_https(&self) -> bool {
         self.public_url.scheme() == "https"
+    }
+}
+
+/// A certificate chain and its private key, both PEM files. Reread on SIGHUP.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TlsFiles {
+    pub cert_file: PathBuf,
+    pub key_file: PathBuf,
+}
+
+/// `tls_cert_file` with `tls_key_file`: both or neither, and then an https
+/// `public_url` (its links and HSTS must say https).
+fn tls_files(layers: &Layers, public_url: &Url) -> Result<Option<TlsFiles>, ConfigError> {
+    let cert = optional_path(layers, "tls_cert_file")?;
+    let key = optional_path(layers, "tls_key_file")?;
+    let source = |key: &str| layers.get(key).map(|(_, s)| s.clone());
+    let invalid = |key: &str, problem: &str| ConfigError::Invalid {
+        key: key.into(),
+        from: source(key).unwrap_or(Source::Default),
+        problem: problem.into(),
+    };
+    match (cert, key) {
+        (None, None) => Ok(None),
+        (Some(_), None) => Err(invalid("tls_key_file", "is needed with tls_cert_file")),
+        (None, Some(_)) => Err(invalid("tls_cert_file", "is needed with tls_key_file")),
+        (Some(_), Some(_)) if public_url.scheme() != "https" => Err(invalid(
+            "public_url",
+            "must be an https:// address when the portal serves TLS itself (tls_cert_file)",
+        )),
+        (Some(cert_file), Some(key_file)) => Ok(Some(TlsFiles {
+            cert_file,
+            key_file,
+        })),
     }
 }
 
@@ -620,9 +658,12 @@ impl Settings {
                 _ => Err("must be a whole number from 1 to 64".into()),
             })?;
 
+        let tls = tls_files(&layers, &public_url)?;
+
         Ok(Settings {
             listen,
             metrics_listen,
+            tls,
             public_url,
             data_dir,
             database_url,
@@ -727,6 +768,26 @@ mod tests {
         assert_eq!(s.absolute_timeout, Duration::from_secs(12 * 3600));
         assert_eq!(s.mail_transport, MailTransport::File);
         assert!(!s.is_https());
+    }
+
+    #[test]
+    fn tls_needs_both_files_and_an_https_address() {
+        let https = ("PORTICO_PUBLIC_URL", "https://portal.example.org");
+        let cert = ("PORTICO_TLS_CERT_FILE", "/etc/portico/cert.pem");
+        let key = ("PORTICO_TLS_KEY_FILE", "/etc/portico/key.pem");
+        let s = Settings::load(None, env(&[https, cert, key])).unwrap();
+        let tls = s.tls.as_ref().expect("TLS is configured");
+        assert_eq!(tls.cert_file, PathBuf::from("/etc/portico/cert.pem"));
+        assert_eq!(tls.key_file, PathBuf::from("/etc/portico/key.pem"));
+        assert!(s.is_https(), "HSTS and secure cookies follow");
+        let no_key = Settings::load(None, env(&[https, cert])).unwrap_err();
+        assert_eq!(no_key.key(), Some("tls_key_file"), "{no_key}");
+        let no_cert = Settings::load(None, env(&[https, key])).unwrap_err();
+        assert_eq!(no_cert.key(), Some("tls_cert_file"), "{no_cert}");
+        let http = Settings::load(None, env(&[cert, key])).unwrap_err();
+        assert_eq!(http.key(), Some("public_url"), "{http}");
+        assert!(http.to_string().contains("https://"), "{http}");
+        assert_eq!(Settings::load(None, env(&[])).unwrap().tls, None);
     }
 
     #[test]

@@ -10,6 +10,7 @@ pub mod logging;
 pub mod metrics;
 pub mod operator;
 pub mod serve;
+pub mod tls;
 pub mod workers;
 
 pub use error::ServerError;

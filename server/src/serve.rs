@@ -104,6 +104,11 @@ pub struct Server {
     router: axum::Router,
     /// `/metrics`, on its own address when `metrics_listen` is set.
     monitoring: Option<(TcpListener, axum::Router)>,
+    /// The certificate and key, when the portal serves https itself.
+    tls: Option<(
+        portico_core::config::TlsFiles,
+        axum_server::tls_rustls::RustlsConfig,
+    )>,
 }
 
 impl Server {
@@ -124,11 +129,16 @@ impl Server {
             }
             None => None,
         };
+        let tls = match &settings.tls {
+            Some(files) => Some((files.clone(), crate::tls::load(files)?)),
+            None => None,
+        };
         let router = http::router(http::AppState::new(settings, services));
         Ok(Self {
             listener,
             router,
             monitoring,
+            tls,
         })
     }
 
@@ -158,14 +168,33 @@ impl Server {
                 }
             })
         });
-        let served = axum::serve(
-            self.listener,
-            self.router
-                .into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(shutdown)
-        .await
-        .map_err(ServerError::io("serving"));
+        let app = self
+            .router
+            .into_make_service_with_connect_info::<SocketAddr>();
+        let served = match self.tls {
+            None => axum::serve(self.listener, app)
+                .with_graceful_shutdown(shutdown)
+                .await
+                .map_err(ServerError::io("serving")),
+            Some((_, config)) => {
+                let handle = axum_server::Handle::new();
+                let stopping = handle.clone();
+                tokio::spawn(async move {
+                    shutdown.await;
+                    // Requests under way get as long to finish as on plain http.
+                    stopping.graceful_shutdown(None);
+                });
+                let listener = self
+                    .listener
+                    .into_std()
+                    .map_err(ServerError::io("listen address"))?;
+                axum_server::from_tcp_rustls(listener, config)
+                    .handle(handle)
+                    .serve(app)
+                    .await
+                    .map_err(ServerError::io("serving https"))
+            }
+        };
         if let Some(task) = monitoring {
             task.abort();
         }
@@ -187,7 +216,10 @@ pub async fn serve(settings: Settings) -> Result<(), ServerError> {
         signal.await;
         stop_mail();
     };
-    tracing::info!(address = %server.local_addr()?, "Portico is listening");
+    if let Some((files, config)) = &server.tls {
+        crate::tls::reload_on_sighup(files.clone(), config.clone())?;
+    }
+    tracing::info!(address = %server.local_addr()?, tls = server.tls.is_some(), "Portico is listening");
     if let Some(addr) = server.metrics_addr() {
         tracing::info!(address = %addr, "metrics are served at /metrics");
     }

@@ -216,6 +216,16 @@ impl Portico {
         self.log.lock().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
+    /// Sends the named signal (`HUP`, `TERM`, …) with `kill`.
+    pub fn signal(&self, name: &str) {
+        let sent = Command::new("kill")
+            .arg(format!("-{name}"))
+            .arg(self.child.id().to_string())
+            .status()
+            .is_ok_and(|s| s.success());
+        assert!(sent, "could not send SIG{name} to portico");
+    }
+
     /// SIGKILL: the process dies at once, in whatever it was doing.
     pub fn kill(&mut self) {
         let _ = self.child.kill();
