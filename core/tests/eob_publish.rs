@@ -330,6 +330,15 @@ async fn statements_are_the_members_own_and_every_read_is_audited(portal: TestPo
     statements.original(&ana, &id, &client()).await.unwrap();
 
     env.portal.audit.shutdown().await;
+    // Written in the publishing transaction, the event is still found by the
+    // EOB's id once the writer has indexed it.
+    let about = audit::events_about(&env.portal.store, &id, audit::Page::newest(50))
+        .await
+        .unwrap();
+    assert!(
+        about.iter().any(|e| e.event.action == Action::EobPublished),
+        "the publication is found by the EOB's id"
+    );
     let mut exported = Vec::new();
     audit::export(
         &env.portal.store,

@@ -145,22 +145,16 @@ enum HeldConnection {
     Postgres(PoolConnection<Postgres>),
 }
 
-/// Runs one append on a held connection: begin (and lock), read the head, link,
-/// insert, commit. The same text serves both backends.
-macro_rules! append_on {
-    ($tx:ident, $begin:expr, $lock:expr, $inserts:expr, $rows:expr) => {{
-        let mut $tx = $begin.await.map_err(Failed::before_commit)?;
-        if let Some(lock) = $lock {
-            sqlx::query(lock)
-                .execute(&mut *$tx)
-                .await
-                .map_err(Failed::before_commit)?;
-        }
+/// Reads the head in `$tx` (which holds the writers' lock), links `$rows` to it
+/// and inserts them; evaluates to `Result<(), sqlx::Error>`-like errors mapped
+/// by `$err`.
+macro_rules! link_and_insert {
+    ($tx:ident, $inserts:expr, $rows:expr, $err:expr) => {{
         let head: Option<(i64, Vec<u8>)> = sqlx::query_as(HEAD_SQL)
             .fetch_optional(&mut *$tx)
             .await
-            .map_err(Failed::before_commit)?;
-        link($rows, head).map_err(Failed::before_commit)?;
+            .map_err($err)?;
+        link($rows, head).map_err($err)?;
         let rows: &[AuditRow] = $rows;
         for (size, chunk) in chunks(rows) {
             let mut query = sqlx::query($inserts.events[size].as_str());
@@ -179,13 +173,72 @@ macro_rules! append_on {
                     .bind(r.prev_hash.as_slice())
                     .bind(r.hash.as_slice());
             }
-            query
+            query.execute(&mut *$tx).await.map_err($err)?;
+        }
+    }};
+}
+
+/// Runs one append on a held connection: begin (and lock), read the head, link,
+/// insert, commit. The same text serves both backends.
+macro_rules! append_on {
+    ($tx:ident, $begin:expr, $lock:expr, $inserts:expr, $rows:expr) => {{
+        let mut $tx = $begin.await.map_err(Failed::before_commit)?;
+        if let Some(lock) = $lock {
+            sqlx::query(lock)
                 .execute(&mut *$tx)
                 .await
                 .map_err(Failed::before_commit)?;
         }
+        link_and_insert!($tx, $inserts, $rows, Failed::before_commit);
         $tx.commit().await.map_err(Failed::at_commit)
     }};
+}
+
+/// Appending inside a transaction of the caller's, so that events are
+/// committed, or not, together with what they record (an EOB and its
+/// publication): no crash can leave one without the other. On SQLite the
+/// transaction must hold the write lock already (`BEGIN IMMEDIATE`); on
+/// PostgreSQL this takes the chain's lock, held until the caller commits. The
+/// id index catches up later (see [`AuditLog::index_soon`](super::AuditLog::index_soon)).
+pub(crate) trait AppendWithin {
+    fn append_audit<'a>(
+        &'a mut self,
+        events: &'a [AuditEvent],
+    ) -> impl std::future::Future<Output = Result<()>> + Send + 'a;
+}
+
+fn checked_rows(events: &[AuditEvent]) -> Result<Vec<AuditRow>> {
+    events.iter().try_for_each(AuditEvent::check)?;
+    Ok(events.iter().map(unlinked_row).collect())
+}
+
+impl AppendWithin for sqlx::Transaction<'_, Sqlite> {
+    fn append_audit<'a>(
+        &'a mut self,
+        events: &'a [AuditEvent],
+    ) -> impl std::future::Future<Output = Result<()>> + Send + 'a {
+        async move {
+            let mut rows = checked_rows(events)?;
+            let tx: &mut sqlx::SqliteConnection = self;
+            link_and_insert!(tx, SQLITE_INSERTS, &mut rows, Error::from);
+            Ok(())
+        }
+    }
+}
+
+impl AppendWithin for sqlx::Transaction<'_, Postgres> {
+    fn append_audit<'a>(
+        &'a mut self,
+        events: &'a [AuditEvent],
+    ) -> impl std::future::Future<Output = Result<()>> + Send + 'a {
+        async move {
+            let mut rows = checked_rows(events)?;
+            let tx: &mut sqlx::PgConnection = self;
+            sqlx::query(POSTGRES_LOCK_SQL).execute(&mut *tx).await?;
+            link_and_insert!(tx, POSTGRES_INSERTS, &mut rows, Error::from);
+            Ok(())
+        }
+    }
 }
 
 /// Appends batches of events to the chain, each batch in one transaction, on

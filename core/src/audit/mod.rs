@@ -27,6 +27,7 @@ mod verify;
 pub mod writer;
 
 pub use action::Action;
+pub(crate) use append::AppendWithin;
 pub use append::Appender;
 pub use chain::{AuditRow, GENESIS};
 pub use event::{

@@ -38,6 +38,8 @@ pub const INDEX_DELAY: Duration = Duration::from_millis(250);
 
 enum Command {
     Record(AuditEvent, oneshot::Sender<Result<Seq>>),
+    /// Events were appended outside the writer: index them soon.
+    IndexSoon,
     Shutdown,
 }
 
@@ -81,6 +83,12 @@ impl AuditLog {
             .map_err(|_| shut_down())?;
         // A dropped reply means the writer stopped without answering.
         answer.await.map_err(|_| shut_down())?
+    }
+
+    /// Asks the writer to fill the id index soon, after events were appended
+    /// inside another transaction (which the writer does not see).
+    pub async fn index_soon(&self) {
+        let _ = self.commands.send(Command::IndexSoon).await;
     }
 
     /// Events waiting for the writer now (the queue's depth, for monitoring).
@@ -153,6 +161,13 @@ async fn run_writer(
                 }
                 // Refuse new events; those already queued are still written.
                 Command::Shutdown => commands.close(),
+                Command::IndexSoon => {
+                    // Also makes the writer index them before it stops.
+                    unindexed = unindexed.max(1);
+                    if pool_open && index_at.is_none() {
+                        index_at = Some(Instant::now() + INDEX_DELAY);
+                    }
+                }
             }
         }
         if events.is_empty() {

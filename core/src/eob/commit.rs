@@ -1,6 +1,7 @@
-//! Step 4 of publishing: a prepared batch's EOBs, notices, upload progress
-//! and refusal report in one transaction, then one `eob_published` audit
-//! event per EOB. See [`super::publish`].
+//! Step 4 of publishing: a prepared batch's EOBs, one `eob_published` audit
+//! event per EOB, the notices, the upload's progress and its refusal report,
+//! all in one transaction: a crash leaves all of a batch or none of it.
+//! See [`super::publish`].
 
 use std::{
     collections::HashMap,
@@ -13,13 +14,13 @@ use super::{
     publish::{DocumentResult, Prepared, Sealed, Timings},
 };
 use crate::{
-    audit::{Action, Actor, AuditEvent, AuditLog, Outcome},
+    audit::{Action, Actor, AppendWithin, AuditEvent, AuditLog, Outcome},
     notify::MailKind,
     store::{
         multi_row::{chunks, statements, values, BeginWrite, Placeholders, CHUNK_SIZES},
         new_id, on_pool, Backend, Store,
     },
-    Result,
+    Error, Result,
 };
 
 /// Multi-row INSERTs into `eobs`, one per chunk size.
@@ -79,20 +80,10 @@ impl Committer<'_> {
     /// means the batch was not written, or its audit events were not recorded.
     pub async fn commit(self, prepared: Prepared) -> Result<Vec<DocumentResult>> {
         let started = Instant::now();
-        let versions = self.write(&prepared).await?;
-        Timings::add(&self.timings.write, started);
-        let started = Instant::now();
-        let Prepared {
-            mut results,
-            sealed,
-            ..
-        } = prepared;
-        let mut events = Vec::with_capacity(sealed.len());
-        for ((slot, eob), version) in sealed.iter().zip(versions) {
-            if let DocumentResult::Accepted { eobs, .. } = &mut results[*slot] {
-                eobs.push((eob.id.clone(), version));
-            }
-            events.push(
+        let events: Vec<AuditEvent> = prepared
+            .sealed
+            .iter()
+            .map(|(_, eob)| {
                 AuditEvent::new(
                     Actor::api_key(self.key_id),
                     Action::EobPublished,
@@ -100,22 +91,31 @@ impl Committer<'_> {
                 )
                 .about(eob.id.clone())
                 .about(eob.identity_id.clone())
-                .in_organization(self.plan.organization_id.clone()),
-            );
+                .in_organization(self.plan.organization_id.clone())
+            })
+            .collect();
+        let versions = self.write(&prepared, &events).await?;
+        if !events.is_empty() {
+            self.audit.index_soon().await;
         }
-        let mut recording = Vec::with_capacity(events.len());
-        for event in events {
-            recording.push(self.audit.record(event));
+        Timings::add(&self.timings.write, started);
+        let Prepared {
+            mut results,
+            sealed,
+            ..
+        } = prepared;
+        for ((slot, eob), version) in sealed.into_iter().zip(versions) {
+            if let DocumentResult::Accepted { eobs, .. } = &mut results[slot] {
+                eobs.push((eob.id, version));
+            }
         }
-        futures_util::future::try_join_all(recording).await?;
-        Timings::add(&self.timings.audit, started);
         Ok(results)
     }
 
-    /// Writes a batch's EOBs (each the next version of its claim) and notices,
-    /// the upload's progress and its refused lines, in one transaction.
-    /// Returns the versions, in order.
-    async fn write(&self, p: &Prepared) -> Result<Vec<i64>> {
+    /// Writes a batch's EOBs (each the next version of its claim), their
+    /// `eob_published` events, the notices, the upload's progress and its
+    /// refused lines, in one transaction. Returns the versions, in order.
+    async fn write(&self, p: &Prepared, events: &[AuditEvent]) -> Result<Vec<i64>> {
         let (sealed, results, notices, rejections, now) =
             (&p.sealed, &p.results, &p.notices, &p.rejections, p.now);
         let (accepted, rejected) = results.iter().fold((0i64, 0i64), |(a, r), d| match d {
@@ -245,8 +245,9 @@ impl Committer<'_> {
                 .execute(&mut *tx)
                 .await?;
             }
+            tx.append_audit(events).await?;
             tx.commit().await?;
-            Ok::<_, sqlx::Error>(versions)
+            Ok::<_, Error>(versions)
         })?;
         Ok(versions)
     }
