@@ -213,31 +213,21 @@ fn checked_rows(events: &[AuditEvent]) -> Result<Vec<AuditRow>> {
 }
 
 impl AppendWithin for sqlx::Transaction<'_, Sqlite> {
-    fn append_audit<'a>(
-        &'a mut self,
-        events: &'a [AuditEvent],
-    ) -> impl std::future::Future<Output = Result<()>> + Send + 'a {
-        async move {
-            let mut rows = checked_rows(events)?;
-            let tx: &mut sqlx::SqliteConnection = self;
-            link_and_insert!(tx, SQLITE_INSERTS, &mut rows, Error::from);
-            Ok(())
-        }
+    async fn append_audit(&mut self, events: &[AuditEvent]) -> Result<()> {
+        let mut rows = checked_rows(events)?;
+        let tx: &mut sqlx::SqliteConnection = self;
+        link_and_insert!(tx, SQLITE_INSERTS, &mut rows, Error::from);
+        Ok(())
     }
 }
 
 impl AppendWithin for sqlx::Transaction<'_, Postgres> {
-    fn append_audit<'a>(
-        &'a mut self,
-        events: &'a [AuditEvent],
-    ) -> impl std::future::Future<Output = Result<()>> + Send + 'a {
-        async move {
-            let mut rows = checked_rows(events)?;
-            let tx: &mut sqlx::PgConnection = self;
-            sqlx::query(POSTGRES_LOCK_SQL).execute(&mut *tx).await?;
-            link_and_insert!(tx, POSTGRES_INSERTS, &mut rows, Error::from);
-            Ok(())
-        }
+    async fn append_audit(&mut self, events: &[AuditEvent]) -> Result<()> {
+        let mut rows = checked_rows(events)?;
+        let tx: &mut sqlx::PgConnection = self;
+        sqlx::query(POSTGRES_LOCK_SQL).execute(&mut *tx).await?;
+        link_and_insert!(tx, POSTGRES_INSERTS, &mut rows, Error::from);
+        Ok(())
     }
 }
 
