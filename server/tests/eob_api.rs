@@ -16,10 +16,8 @@ use portico_core::{
 };
 use portico_server::serve::Server;
 use serde_json::{json, Value};
+use support::{eb3500, with_patient, EB3500};
 
-const EB3500: &[u8] = include_bytes!(
-    "../../core/tests/fixtures/fhir/hl7-r4-examples/ExplanationOfBenefit-EB3500.json"
-);
 const SYNTHEA: &[u8] =
     include_bytes!("../../core/tests/fixtures/fhir/synthea/synthea-patient-bundle-a.json");
 const SYNTHEA_MEMBER: &str = "2fa15bc7-8866-461a-9000-f739e425860a";
@@ -253,26 +251,6 @@ impl Portal {
         )
         .await
     }
-}
-
-fn with_patient(eob: &Value, email: &str) -> Vec<u8> {
-    serde_json::to_vec(&json!({
-        "resourceType": "Bundle",
-        "type": "transaction",
-        "entry": [
-            {"fullUrl": "urn:uuid:7d1f3c7e-0000-4000-8000-000000000001", "resource": {
-                "resourceType": "Patient", "telecom": [{"system": "email", "value": email}]}},
-            {"resource": eob},
-            {"resource": {"resourceType": "Organization", "id": "o"}}
-        ]
-    }))
-    .unwrap()
-}
-
-fn eb3500() -> Value {
-    let mut eob: Value = serde_json::from_slice(EB3500).unwrap();
-    eob["patient"]["reference"] = json!("urn:uuid:7d1f3c7e-0000-4000-8000-000000000001");
-    eob
 }
 
 async fn scenario(store: Store) {

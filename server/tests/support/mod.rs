@@ -279,3 +279,33 @@ pub async fn services_on(
     };
     (services, keys)
 }
+
+/// The HL7 example EOB EB3500, as published.
+pub const EB3500: &[u8] = include_bytes!(
+    "../../../core/tests/fixtures/fhir/hl7-r4-examples/ExplanationOfBenefit-EB3500.json"
+);
+
+/// The HL7 example EOB EB3500, its patient pointing at the Patient that
+/// [`with_patient`] puts beside it.
+pub fn eb3500() -> serde_json::Value {
+    let mut eob: serde_json::Value = serde_json::from_slice(EB3500).unwrap();
+    eob["patient"]["reference"] =
+        serde_json::json!("urn:uuid:7d1f3c7e-0000-4000-8000-000000000001");
+    eob
+}
+
+/// A transaction Bundle of `eob` with its Patient (reached at `email`) and an
+/// Organization (ignored by the portal).
+pub fn with_patient(eob: &serde_json::Value, email: &str) -> Vec<u8> {
+    serde_json::to_vec(&serde_json::json!({
+        "resourceType": "Bundle",
+        "type": "transaction",
+        "entry": [
+            {"fullUrl": "urn:uuid:7d1f3c7e-0000-4000-8000-000000000001", "resource": {
+                "resourceType": "Patient", "telecom": [{"system": "email", "value": email}]}},
+            {"resource": eob},
+            {"resource": {"resourceType": "Organization", "id": "o"}}
+        ]
+    }))
+    .unwrap()
+}

@@ -1,0 +1,248 @@
+//! Crash safety of bulk EOB ingest: `portico serve` is killed with SIGKILL in
+//! the middle of a streamed upload. After a restart every batch it had
+//! acknowledged is there and opens for its member, no batch is there in part
+//! (EOBs, their audit events, notices and the upload's counts go together),
+//! the audit chain verifies, and each member's notice is sent: one email per
+//! notice, named (and `Message-ID`-ed) by its outbox row, so that the rare
+//! resend of an email the killed process wrote but had not marked sent reaches
+//! the member as the same message.
+
+mod support;
+
+use std::{
+    collections::{BTreeMap, BTreeSet},
+    io::{Read, Write},
+    path::Path,
+    process::Command,
+    time::Duration,
+};
+
+use portico_core::{
+    audit::{self, AuditLog},
+    auth::Client,
+    eob::Statements,
+    store::Store,
+    testing::{migrated_store, sqlite_url},
+    vault::{RootKeyring, Vault},
+};
+use serde_json::{json, Value};
+use support::{eb3500, free_port, wait_for, with_patient, Portico};
+
+const MEMBERS: usize = 40;
+const LINES: usize = 2_600;
+
+/// Runs a `portico` command on the data directory; its standard output.
+fn portico(data: &Path, args: &[&str]) -> String {
+    let out = Command::new(env!("CARGO_BIN_EXE_portico"))
+        .env("PORTICO_DATA_DIR", data)
+        .env("PORTICO_LOG", "warn")
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap().trim().to_owned()
+}
+
+fn serve(data: &Path, port: u16) -> Portico {
+    Portico::serve(&[
+        ("PORTICO_LISTEN", format!("127.0.0.1:{port}")),
+        ("PORTICO_DATA_DIR", data.display().to_string()),
+        // A short mail lease (about 7 s), so that notices the killed process
+        // had claimed are taken up again within the test.
+        ("PORTICO_SMTP_TIMEOUT", "1s".to_owned()),
+    ])
+}
+
+/// The newest upload as the plan's system sees it.
+fn newest_upload(port: u16, key: &str) -> Value {
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .build()
+        .into();
+    let mut res = agent
+        .get(format!("http://127.0.0.1:{port}/api/v1/eob/$bulk"))
+        .header("authorization", format!("Bearer {key}"))
+        .call()
+        .unwrap();
+    let list: Value = serde_json::from_str(&res.body_mut().read_to_string().unwrap()).unwrap();
+    list["uploads"][0].clone()
+}
+
+async fn count(store: &Store, sql: &str) -> i64 {
+    let Store::Sqlite(pool) = store else {
+        unreachable!("a SQLite test")
+    };
+    sqlx::query_scalar(sql).fetch_one(pool).await.unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bulk_upload_killed_midway_keeps_whole_batches_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    portico(&data, &["migrate"]);
+    let plan = portico(
+        &data,
+        &[
+            "org",
+            "add",
+            "--kind",
+            "health-plan",
+            "--name",
+            "Crash Test Plan",
+        ],
+    );
+    let key = portico(
+        &data,
+        &["apikey", "create", "--org", &plan, "--scope", "eob:publish"],
+    );
+    let port = free_port();
+    let mut server = tokio::task::spawn_blocking({
+        let data = data.clone();
+        move || serve(&data, port)
+    })
+    .await
+    .unwrap();
+
+    // More than two batches of lines, sent without ending the body.
+    let mut body = Vec::new();
+    for i in 0..LINES {
+        let mut eob = eb3500();
+        eob["identifier"][0]["value"] = json!(format!("crash-claim-{i}"));
+        body.extend_from_slice(&with_patient(
+            &eob,
+            &format!("member{}@example.org", i % MEMBERS),
+        ));
+        body.push(b'\n');
+    }
+    let mut upload = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    let head = format!(
+        "POST /api/v1/eob/$bulk HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer {key}\r\n\
+         Content-Type: application/fhir+ndjson\r\nTransfer-Encoding: chunked\r\n\r\n{:x}\r\n",
+        body.len()
+    );
+    upload.write_all(head.as_bytes()).unwrap();
+    upload.write_all(&body).unwrap();
+    upload.write_all(b"\r\n").unwrap();
+
+    // Once a batch is acknowledged (counted in the upload), kill the server
+    // wherever it is in the next one.
+    let key_for_poll = key.clone();
+    let acknowledged = tokio::task::spawn_blocking(move || {
+        wait_for("a batch to be written", Duration::from_secs(60), || {
+            let upload = newest_upload(port, &key_for_poll);
+            let accepted = upload["accepted"].as_i64().unwrap_or(0);
+            (accepted > 0).then_some(accepted)
+        })
+    })
+    .await
+    .unwrap();
+    server.kill();
+    let mut answer = Vec::new();
+    let _ = upload.read_to_end(&mut answer);
+    assert!(
+        !String::from_utf8_lossy(&answer).contains("200 OK"),
+        "the upload was never answered as finished"
+    );
+
+    // Restarted on the same data.
+    let server = tokio::task::spawn_blocking({
+        let data = data.clone();
+        move || serve(&data, port)
+    })
+    .await
+    .unwrap();
+    let store = migrated_store(&sqlite_url(&data)).await;
+    let eobs = count(&store, "SELECT COUNT(*) FROM eobs").await;
+    let (counted, accepted): (i64, i64) = {
+        let Store::Sqlite(pool) = &store else {
+            unreachable!()
+        };
+        sqlx::query_as("SELECT eobs, accepted FROM eob_uploads")
+            .fetch_one(pool)
+            .await
+            .unwrap()
+    };
+    assert!(accepted >= acknowledged, "every acknowledged batch is kept");
+    assert!(eobs < LINES as i64, "the kill came before the end");
+    assert_eq!(
+        eobs, counted,
+        "the EOBs are exactly those the upload counted"
+    );
+    let published = count(
+        &store,
+        "SELECT COUNT(*) FROM audit_events WHERE action = 'eob_published'",
+    )
+    .await;
+    assert_eq!(
+        published, eobs,
+        "each EOB with its publication event, none without"
+    );
+
+    // Every EOB opens for its member, and says what was published.
+    let keyring = RootKeyring::open(&data, None).unwrap();
+    let vault = Vault::load(store.clone(), keyring).await.unwrap();
+    let audit_log = AuditLog::start(store.clone());
+    let statements = Statements {
+        store: &store,
+        vault: &vault,
+        audit: &audit_log,
+    };
+    let owners: Vec<(String, String)> = {
+        let Store::Sqlite(pool) = &store else {
+            unreachable!()
+        };
+        sqlx::query_as("SELECT id, identity_id FROM eobs")
+            .fetch_all(pool)
+            .await
+            .unwrap()
+    };
+    let mut claims = BTreeSet::new();
+    for (id, member) in &owners {
+        let original = statements
+            .original(member, id, &Client::default())
+            .await
+            .unwrap();
+        let eob: Value = serde_json::from_slice(&original).unwrap();
+        claims.insert(eob["identifier"][0]["value"].as_str().unwrap().to_owned());
+    }
+    assert_eq!(claims.len() as i64, eobs, "each claim once");
+    audit_log.shutdown().await;
+    let report = audit::verify(&store).await.unwrap();
+    assert!(report.broken.is_none(), "{report}");
+
+    // Each member with statements gets one notice, sent once, after the restart too.
+    let members: BTreeSet<&String> = owners.iter().map(|(_, m)| m).collect();
+    let notices = count(
+        &store,
+        "SELECT COUNT(*) FROM outbox WHERE kind = 'new_statements'",
+    )
+    .await;
+    assert_eq!(notices, members.len() as i64);
+    let outbox = data.join("outbox");
+    let sent = tokio::task::spawn_blocking({
+        let store = store.clone();
+        let rt = tokio::runtime::Handle::current();
+        move || {
+            wait_for("every notice to be sent", Duration::from_secs(60), || {
+                let left = rt.block_on(count(
+                    &store,
+                    "SELECT COUNT(*) FROM outbox WHERE sent_at IS NULL",
+                ));
+                (left == 0).then_some(())
+            })
+        }
+    });
+    sent.await.unwrap();
+    let mut files: BTreeMap<String, usize> = BTreeMap::new();
+    for entry in std::fs::read_dir(&outbox).unwrap().flatten() {
+        *files
+            .entry(entry.file_name().to_string_lossy().into_owned())
+            .or_default() += 1;
+    }
+    assert_eq!(files.len() as i64, notices, "one email per notice");
+    drop(server);
+}
