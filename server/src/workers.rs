@@ -1,12 +1,14 @@
 //! Background work in the server process: sending queued email; removing
 //! expired sessions (each removal of a signed-in session is audited as an idle
-//! timeout); recording message expiries; removing files of abandoned uploads. Logs name counts and outbox ids only: never an address, a code or
+//! timeout); recording message expiries; removing files of abandoned uploads; failing bulk
+//! EOB uploads whose process died mid-upload. Logs name counts and outbox ids only: never an address, a code or
 //! a link.
 
 use std::time::Duration;
 
 use portico_core::{
     config::{MailTransport, Settings},
+    eob::uploads,
     messages,
     notify::{Courier, Delivery, FileTransport, SmtpTransport, Transport},
 };
@@ -92,6 +94,14 @@ pub fn start(settings: &Settings, services: &Services) -> Result<Workers, Server
             }
             if let Err(error) = messages::attachments::remove_abandoned(&sweep.store).await {
                 tracing::error!(%error, "messages: removing abandoned uploads failed");
+            }
+            match uploads::fail_abandoned(&sweep.store, uploads::PRESUMED_DEAD_AFTER).await {
+                Ok(0) => {}
+                Ok(n) => tracing::warn!(
+                    uploads = n,
+                    "bulk EOB uploads cut off by a process's end marked failed"
+                ),
+                Err(error) => tracing::error!(%error, "eob: failing abandoned uploads failed"),
             }
         }
     });

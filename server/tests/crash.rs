@@ -20,7 +20,7 @@ use std::{
 use portico_core::{
     audit::{self, AuditLog},
     auth::Client,
-    eob::Statements,
+    eob::{uploads, Statements},
     store::Store,
     testing::{migrated_store, sqlite_url},
     vault::{RootKeyring, Vault},
@@ -70,6 +70,13 @@ fn newest_upload(port: u16, key: &str) -> Value {
         .unwrap();
     let list: Value = serde_json::from_str(&res.body_mut().read_to_string().unwrap()).unwrap();
     list["uploads"][0].clone()
+}
+
+async fn newest_upload_blocking(port: u16, key: &str) -> Value {
+    let key = key.to_owned();
+    tokio::task::spawn_blocking(move || newest_upload(port, &key))
+        .await
+        .unwrap()
 }
 
 async fn count(store: &Store, sql: &str) -> i64 {
@@ -180,6 +187,32 @@ async fn a_bulk_upload_killed_midway_keeps_whole_batches_only() {
     assert_eq!(
         published, eobs,
         "each EOB with its publication event, none without"
+    );
+
+    // The upload the kill cut off is failed once its heartbeat is old enough
+    // (not before: a live, slow upload looks the same for a while).
+    assert_eq!(
+        newest_upload_blocking(port, &key).await["state"],
+        "receiving"
+    );
+    assert_eq!(
+        uploads::fail_abandoned(&store, uploads::PRESUMED_DEAD_AFTER)
+            .await
+            .unwrap(),
+        0
+    );
+    assert_eq!(
+        uploads::fail_abandoned(&store, Duration::ZERO)
+            .await
+            .unwrap(),
+        1
+    );
+    let after = newest_upload_blocking(port, &key).await;
+    assert_eq!(after["state"], "failed", "{after}");
+    assert_eq!(
+        after["accepted"].as_i64(),
+        Some(accepted),
+        "what was acknowledged stays"
     );
 
     // Every EOB opens for its member, and says what was published.

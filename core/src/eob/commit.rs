@@ -234,7 +234,8 @@ impl Committer<'_> {
                 }
                 sqlx::query(
                     "UPDATE eob_uploads SET lines = lines + $2, accepted = accepted + $3, \
-                     rejected = rejected + $4, eobs = eobs + $5, ignored = ignored + $6 WHERE id = $1",
+                     rejected = rejected + $4, eobs = eobs + $5, ignored = ignored + $6, \
+                     heartbeat_at = $7 WHERE id = $1",
                 )
                 .bind(upload_id)
                 .bind(results.len() as i64)
@@ -242,6 +243,7 @@ impl Committer<'_> {
                 .bind(rejected)
                 .bind(sealed.len() as i64)
                 .bind(ignored)
+                .bind(now)
                 .execute(&mut *tx)
                 .await?;
             }

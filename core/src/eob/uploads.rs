@@ -36,9 +36,10 @@ const COLUMNS: &str =
 /// Starts an upload for `plan` by key `key_id`; returns its id.
 pub async fn begin(store: &Store, plan: &HealthPlan, key_id: &str) -> Result<String> {
     let id = new_id();
-    on_pool!(store, |pool| sqlx::query(
-        "INSERT INTO eob_uploads (id, organization_id, api_key_id, state, started_at) \
-         VALUES ($1, $2, $3, 'receiving', $4)"
+    on_pool!(store, |pool| {
+        sqlx::query(
+        "INSERT INTO eob_uploads (id, organization_id, api_key_id, state, started_at, heartbeat_at) \
+         VALUES ($1, $2, $3, 'receiving', $4, $4)"
     )
     .bind(&id)
     .bind(&plan.organization_id)
@@ -46,8 +47,45 @@ pub async fn begin(store: &Store, plan: &HealthPlan, key_id: &str) -> Result<Str
     .bind(now_ms())
     .execute(pool)
     .await
-    .map(drop))?;
+    .map(drop)
+    })?;
     Ok(id)
+}
+
+/// How often a receiving upload says it is alive.
+pub const HEARTBEAT_EVERY: std::time::Duration = std::time::Duration::from_secs(60);
+/// A receiving upload silent this long was cut off by its process's end.
+pub const PRESUMED_DEAD_AFTER: std::time::Duration = std::time::Duration::from_secs(5 * 60);
+
+/// Says that an upload is still being received (by a live process).
+pub async fn heartbeat(store: &Store, id: &str) -> Result<()> {
+    on_pool!(store, |pool| sqlx::query(
+        "UPDATE eob_uploads SET heartbeat_at = $2 WHERE id = $1 AND state = 'receiving'"
+    )
+    .bind(id)
+    .bind(now_ms())
+    .execute(pool)
+    .await
+    .map(drop))?;
+    Ok(())
+}
+
+/// Marks failed the uploads still `receiving` with no heartbeat for `silent`
+/// (their process ended mid-upload: what it acknowledged stays published);
+/// returns how many. Any instance may run this.
+pub async fn fail_abandoned(store: &Store, silent: std::time::Duration) -> Result<u64> {
+    let now = now_ms();
+    let before = now - i64::try_from(silent.as_millis()).unwrap_or(i64::MAX);
+    let done = on_pool!(store, |pool| sqlx::query(
+        "UPDATE eob_uploads SET state = 'failed', finished_at = $1 \
+         WHERE state = 'receiving' AND COALESCE(heartbeat_at, started_at) < $2"
+    )
+    .bind(now)
+    .bind(before)
+    .execute(pool)
+    .await
+    .map(|r| r.rows_affected()))?;
+    Ok(done)
 }
 
 /// Marks an upload done (`completed`) or failed.

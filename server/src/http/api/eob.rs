@@ -261,7 +261,22 @@ async fn ingest(
         }
         Ok::<_, Problem>(())
     };
-    let (read, written) = tokio::join!(reading, writing);
+    // While the body streams, however slowly, the upload says it is alive,
+    // so that the sweep fails only uploads whose process has died.
+    let beating = async {
+        let mut every = tokio::time::interval(uploads::HEARTBEAT_EVERY);
+        every.tick().await;
+        loop {
+            every.tick().await;
+            if let Err(error) = uploads::heartbeat(&state.store, upload_id).await {
+                tracing::warn!(%error, "bulk EOB upload: heartbeat not recorded");
+            }
+        }
+    };
+    let (read, written) = tokio::select! {
+        both = async { tokio::join!(reading, writing) } => both,
+        never = beating => never,
+    };
     written?;
     read?;
     tracing::info!(upload_id, timings = %publisher.timings, "bulk EOB upload read to its end");
