@@ -45,6 +45,20 @@ impl Reply {
     }
 }
 
+/// The answer on a raw connection: it may come in pieces, so read until it is
+/// whole (its JSON closes) or the server closes the connection.
+fn answer_of(stream: &mut std::net::TcpStream) -> String {
+    use std::io::Read;
+    let (mut answer, mut buf) = (Vec::new(), [0u8; 4096]);
+    while let Ok(n @ 1..) = stream.read(&mut buf) {
+        answer.extend_from_slice(&buf[..n]);
+        if answer.ends_with(b"}") {
+            break;
+        }
+    }
+    String::from_utf8_lossy(&answer).into_owned()
+}
+
 struct Portal {
     base: String,
     plan_key: String,
@@ -165,7 +179,7 @@ impl Portal {
     /// Sends a POST to `path` with the plan's key, then `rest` as it is (the
     /// rest of the head, and any body), and reads the answer.
     async fn raw(&self, path: &str, rest: &str) -> String {
-        use std::io::{Read, Write};
+        use std::io::Write;
         let addr = self.base.trim_start_matches("http://").to_owned();
         let request = format!(
             "POST {path} HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {}\r\n{rest}",
@@ -177,16 +191,7 @@ impl Portal {
                 .set_read_timeout(Some(std::time::Duration::from_secs(10)))
                 .unwrap();
             stream.write_all(request.as_bytes()).unwrap();
-            // The answer may come in pieces: read until it is whole (its JSON
-            // closes) or the server closes the connection.
-            let (mut answer, mut buf) = (Vec::new(), [0u8; 4096]);
-            while let Ok(n @ 1..) = stream.read(&mut buf) {
-                answer.extend_from_slice(&buf[..n]);
-                if answer.ends_with(b"}") {
-                    break;
-                }
-            }
-            String::from_utf8_lossy(&answer).into_owned()
+            answer_of(&mut stream)
         })
         .await
         .unwrap()
@@ -195,7 +200,7 @@ impl Portal {
     /// Starts a bulk upload of `line` whose body does not end until the
     /// returned function is called; that sends the end and reads the answer.
     fn held_bulk(&self, line: &[u8]) -> impl FnOnce() -> String {
-        use std::io::{Read, Write};
+        use std::io::Write;
         let addr = self.base.trim_start_matches("http://").to_owned();
         let mut stream = std::net::TcpStream::connect(&addr).unwrap();
         stream
@@ -213,14 +218,7 @@ impl Portal {
         stream.write_all(&request).unwrap();
         move || {
             stream.write_all(b"0\r\n\r\n").unwrap();
-            let (mut answer, mut buf) = (Vec::new(), [0u8; 4096]);
-            while let Ok(n @ 1..) = stream.read(&mut buf) {
-                answer.extend_from_slice(&buf[..n]);
-                if answer.ends_with(b"}") {
-                    break;
-                }
-            }
-            String::from_utf8_lossy(&answer).into_owned()
+            answer_of(&mut stream)
         }
     }
 
