@@ -145,6 +145,7 @@ async fn a_link_shows_its_landing_page_and_spends_nothing(env: Env) {
             (landing.identity_id.as_str(), landing.item_id.as_str()),
             (patient.as_str(), "msg-1")
         );
+        assert!(!landing.statements, "a message, not statements");
     }
     assert_eq!(
         env.actions_about(&patient).await,

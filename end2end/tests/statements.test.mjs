@@ -75,6 +75,7 @@ test('a plan publishes; the member gets one notice, reads the statement, downloa
   const { context, page } = await watchedPage(browser);
   await page.goto(link);
   await page.locator('main[data-hydrated="true"]').waitFor({ timeout: 30_000 });
+  await page.getByRole('heading', { name: `You have new statements from ${planName}` }).waitFor();
   const codeBefore = emails();
   await page.getByRole('button', { name: 'Email me a code' }).click();
   const code = await newCode(codeBefore);

@@ -17,6 +17,8 @@ pub enum LinkAnswer {
         organization_name: String,
         /// The recipient has a passkey: offer "Sign in with a passkey".
         has_passkey: bool,
+        /// The link is to new statements from a health plan, not a message.
+        statements: bool,
     },
     Expired,
     Unknown,

@@ -169,6 +169,7 @@ pub async fn link_landing(token: &str) -> Result<LinkAnswer, ServerFnError> {
                 .await
                 .map_err(failed)?,
             organization_name: landing.organization_name,
+            statements: landing.statements,
         },
         LinkState::Expired => LinkAnswer::Expired,
         LinkState::Unknown => LinkAnswer::Unknown,

@@ -21,12 +21,12 @@ pub fn OpenLinkPage() -> impl IntoView {
         <section class="open-link">
             <Suspense fallback=|| view! { <p>"Loading…"</p> }>
                 {move || landing.get().map(|answer| match answer {
-                    Ok(LinkAnswer::Valid { organization_name, has_passkey }) => view! {
-                        <ValidLink organization_name has_passkey token=token()/>
+                    Ok(LinkAnswer::Valid { organization_name, has_passkey, statements }) => view! {
+                        <ValidLink organization_name has_passkey statements token=token()/>
                     }.into_any(),
                     Ok(LinkAnswer::Expired) => view! {
                         <h1>"This link has expired"</h1>
-                        <p>"Links in our emails work for 30 days. Your message is still here: sign in to read it."</p>
+                        <p>"Links in our emails work for 30 days. What we sent is still here: sign in to read it."</p>
                         <p><a class="button" href="/sign-in">"Sign in"</a></p>
                     }.into_any(),
                     Ok(LinkAnswer::Unknown | LinkAnswer::Malformed) => view! {
@@ -45,7 +45,12 @@ pub fn OpenLinkPage() -> impl IntoView {
 }
 
 #[component]
-fn ValidLink(organization_name: String, has_passkey: bool, token: String) -> impl IntoView {
+fn ValidLink(
+    organization_name: String,
+    has_passkey: bool,
+    statements: bool,
+    token: String,
+) -> impl IntoView {
     let request = ServerAction::<RequestCodeForLink>::new();
     let sent = move || matches!(request.value().get(), Some(Ok(())));
     let problem = move || match request.value().get() {
@@ -53,8 +58,16 @@ fn ValidLink(organization_name: String, has_passkey: bool, token: String) -> imp
         _ => None,
     };
     view! {
-        <h1>{format!("{organization_name} sent you a secure message")}</h1>
-        <p>"To read it, prove it is you: with your passkey, or with a one-time code we email you."</p>
+        <h1>{if statements {
+            format!("You have new statements from {organization_name}")
+        } else {
+            format!("{organization_name} sent you a secure message")
+        }}</h1>
+        <p>{if statements {
+            "To read them, prove it is you: with your passkey, or with a one-time code we email you."
+        } else {
+            "To read it, prove it is you: with your passkey, or with a one-time code we email you."
+        }}</p>
         <Show when=move || has_passkey>
             <PasskeySignIn/>
         </Show>

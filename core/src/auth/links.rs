@@ -50,6 +50,8 @@ pub struct Landing {
     pub organization_id: String,
     /// The sending organization's name, for the landing page.
     pub organization_name: String,
+    /// The link leads to statements (EOBs from a health plan) rather than a message.
+    pub statements: bool,
 }
 
 /// What looking a link up found.
@@ -129,16 +131,19 @@ pub async fn open(
             .await?;
         return Ok(LinkState::Malformed);
     };
-    let row: Option<(String, String, String, String, i64)> =
+    let row: Option<(String, String, String, String, i64, bool)> =
         on_pool!(store, |pool| sqlx::query_as(
-            "SELECT l.identity_id, l.item_id, l.organization_id, o.display_name, l.expires_at \
+            "SELECT l.identity_id, l.item_id, l.organization_id, o.display_name, l.expires_at, \
+             EXISTS (SELECT 1 FROM eobs e WHERE e.id = l.item_id) \
              FROM open_links l JOIN organizations o ON o.id = l.organization_id \
              WHERE l.token_hash = $1"
         )
         .bind(token_hash(&raw).as_slice())
         .fetch_optional(pool)
         .await)?;
-    let Some((identity_id, item_id, organization_id, organization_name, expires_at)) = row else {
+    let Some((identity_id, item_id, organization_id, organization_name, expires_at, statements)) =
+        row
+    else {
         audit
             .record(client.stamp(AuditEvent::new(
                 Actor::system("public"),
@@ -166,6 +171,7 @@ pub async fn open(
         item_id,
         organization_id,
         organization_name,
+        statements,
     }))
 }
 
