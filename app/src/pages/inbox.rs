@@ -17,6 +17,9 @@ use crate::auth::{current_session, SignOut, SignOutEverywhere, StaySignedIn};
 #[component]
 pub fn InboxPage() -> impl IntoView {
     let session = Resource::new(|| (), |_| current_session());
+    // Made here, once: made inside the session's Suspense, it was made (and
+    // the inbox read and audited) twice in each server render.
+    let lines = Resource::new(|| (), |_| crate::messaging::inbox());
     view! {
         <Title text="Your messages"/>
         <Suspense fallback=|| view! { <p>"Loading…"</p> }>
@@ -26,7 +29,7 @@ pub fn InboxPage() -> impl IntoView {
                         <section class="inbox">
                             <h1>"Your messages"</h1>
                             <p><a href="/statements">"Your statements (Explanation of Benefits)"</a></p>
-                            <InboxList/>
+                            <InboxList lines/>
                             <SignOutButtons/>
                         </section>
                         <PasskeyManager/>
@@ -41,8 +44,9 @@ pub fn InboxPage() -> impl IntoView {
 
 /// Every thread, across organizations, newest first.
 #[component]
-fn InboxList() -> impl IntoView {
-    let lines = Resource::new(|| (), |_| crate::messaging::inbox());
+fn InboxList(
+    lines: Resource<Result<Vec<crate::messaging::InboxLine>, ServerFnError>>,
+) -> impl IntoView {
     view! {
         <Suspense fallback=|| view! { <p>"Loading…"</p> }>
             {move || lines.get().map(|answer| match answer {
