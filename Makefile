@@ -32,7 +32,7 @@ export TEST_SMTP_PYTHON ?= $(SMTP_VENV)/bin/python
 
 .PHONY: help run test tools test-tools toolchain cargo-leptos wasm-bindgen node-packages \
         chromium postgres-reachable smtp-server unit-tests e2e build release sizes lint clean \
-        bench-eob fuzz cargo-fuzz
+        bench-eob bench bench-tools fuzz cargo-fuzz
 
 help:
 	@echo "make run    install what is missing, build, serve http://localhost:3000 (SQLite, file mail)"
@@ -40,6 +40,7 @@ help:
 	@echo "make lint   rustfmt and clippy"
 	@echo "make sizes  build for release and print the compressed size of what the first page loads"
 	@echo "make bench-eob  bulk-publish 100,000 generated EOBs over HTTP to a release build; EOB/s and peak RSS"
+	@echo "make bench  view load on seeded data (SQLite, then PostgreSQL): req/s, p50, p99, audit rows"
 	@echo "make fuzz   fuzz the EOB parser and validator for FUZZ_SECONDS (default 600; nightly Rust)"
 
 ## ---- the two commands -------------------------------------------------------
@@ -164,6 +165,18 @@ sizes: release
 EOB_COUNT ?= 100000
 bench-eob: toolchain
 	bench/eob/run.sh $(EOB_COUNT)
+
+# The view load benchmark: seeded data, signed-in sessions, wrk against the
+# bare handler, the inbox, a message and a statement; SQLite, then PostgreSQL.
+BENCH_BACKENDS ?= both
+bench: toolchain bench-tools postgres-reachable
+	bench/views/run.sh $(BENCH_BACKENDS)
+
+bench-tools:
+	@if command -v wrk >/dev/null && command -v psql >/dev/null && command -v curl >/dev/null; then \
+	  echo "wrk, psql and curl are installed"; \
+	else apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
+	  wrk postgresql-client curl; fi
 
 # libFuzzer on the EOB parser and validator (fuzz/, a workspace of its own).
 # The committed seeds are copied into fuzz/corpus/, which grows as it runs and is

@@ -46,6 +46,20 @@ pub enum Command {
         #[arg(long, default_value = "patient@example.org")]
         patient: String,
     },
+    /// Seed an empty database for the load benchmark (`make bench`): patients,
+    /// messages, EOBs and signed-in sessions; prints the sessions' cookies and
+    /// pages as JSON.
+    #[command(hide = true)]
+    BenchSeed {
+        #[arg(long, default_value_t = 10_000)]
+        patients: usize,
+        #[arg(long, default_value_t = 100_000)]
+        messages: usize,
+        #[arg(long, default_value_t = 100_000)]
+        eobs: usize,
+        #[arg(long, default_value_t = 64)]
+        sessions: usize,
+    },
     /// Staff accounts.
     Staff {
         #[command(subcommand)]

@@ -2,6 +2,7 @@
 //! API), middleware and, later, background workers. Handlers stay thin and call
 //! into `portico_core`.
 
+pub mod bench_seed;
 pub mod cli;
 pub mod demo;
 pub mod error;

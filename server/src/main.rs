@@ -47,6 +47,20 @@ fn main() -> ExitCode {
             Command::ApiKey { command } => operator::api_key(&settings, command).await,
             Command::Org { command } => operator::org(&settings, command).await,
             Command::Demo { patient } => operator::demo(&settings, &patient).await,
+            Command::BenchSeed {
+                patients,
+                messages,
+                eobs,
+                sessions,
+            } => {
+                let seed = portico_server::bench_seed::Seed {
+                    patients,
+                    messages,
+                    eobs,
+                    sessions,
+                };
+                operator::bench_seed(&settings, &seed).await
+            }
         }
     });
     match outcome {

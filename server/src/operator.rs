@@ -162,6 +162,17 @@ pub async fn demo(settings: &Settings, patient: &str) -> Result<ExitCode, Server
     Ok(ExitCode::SUCCESS)
 }
 
+pub async fn bench_seed(
+    settings: &Settings,
+    seed: &crate::bench_seed::Seed,
+) -> Result<ExitCode, ServerError> {
+    let services = Services::open(settings).await?;
+    let seeded = crate::bench_seed::seed(settings, &services, seed).await;
+    services.close().await;
+    println!("{}", seeded?);
+    Ok(ExitCode::SUCCESS)
+}
+
 /// Asks on the terminal; true when the operator types `erase`.
 fn confirm(identity_id: &str) -> Result<bool, ServerError> {
     eprint!(

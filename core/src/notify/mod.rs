@@ -38,8 +38,8 @@ mod render;
 mod smtp;
 
 pub use outbox::{
-    backlog, deliver_due, Courier, Delivery, FileTransport, Transport, ENQUEUE_FOR_THREAD_SQL,
-    ENQUEUE_SQL,
+    backlog, deliver_due, mark_all_sent_unsent, Courier, Delivery, FileTransport, Transport,
+    ENQUEUE_FOR_THREAD_SQL, ENQUEUE_SQL,
 };
 pub use render::{message_id, CodePayload, Email, NewItemPayload, Payload, StaffReplyPayload};
 pub use smtp::SmtpTransport;

@@ -130,6 +130,22 @@ pub async fn backlog(store: &Store) -> Result<i64> {
     .await)?)
 }
 
+/// Marks every email still queued as sent, without sending it; returns how
+/// many. Only for data nobody will read (the load benchmark's seed, on a
+/// database it made): the sender would otherwise spend the benchmark on them.
+pub async fn mark_all_sent_unsent(store: &Store) -> Result<u64> {
+    let marked = on_pool!(store, |pool| {
+        sqlx::query(
+        "UPDATE outbox SET sent_at = $1, last_error = 'not sent: benchmark seed' WHERE sent_at IS NULL"
+    )
+    .bind(now_ms())
+    .execute(pool)
+    .await
+    .map(|r| r.rows_affected())
+    })?;
+    Ok(marked)
+}
+
 /// Sends up to `limit` emails that are due with a sender of its own (from
 /// `Portico <no-reply@localhost>`), and returns how many went out.
 pub async fn deliver_due(

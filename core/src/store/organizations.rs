@@ -46,6 +46,15 @@ pub struct Organization {
 pub struct Organizations<'a>(pub(super) &'a Store);
 
 impl Organizations<'_> {
+    /// How many organizations there are.
+    pub async fn count(&self) -> Result<i64> {
+        Ok(on_pool!(self.0, |pool| sqlx::query_scalar(
+            "SELECT COUNT(*) FROM organizations"
+        )
+        .fetch_one(pool)
+        .await)?)
+    }
+
     pub async fn create(&self, kind: OrganizationKind, display_name: &str) -> Result<Organization> {
         let display_name = display_name.trim();
         if display_name.is_empty() || display_name.chars().count() > 200 {

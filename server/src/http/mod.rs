@@ -107,6 +107,7 @@ pub fn router(state: AppState) -> Router {
     .unwrap_or(usize::MAX);
     let router = Router::new()
         .route("/healthz", get(health::healthz))
+        .route("/ping", get(health::ping))
         .route("/messages", post(messages::compose))
         .route("/thread/{id}/reply", post(messages::reply))
         .layer(DefaultBodyLimit::max(form_limit))
