@@ -13,7 +13,7 @@ use portico_core::{
     auth::{sessions::SessionRecords, Client},
     config::Settings,
     eob::{plans, Document, DocumentResult, Publisher},
-    messages::{create_mailbox, MailboxKind, Messaging},
+    messages::{create_mailbox, MailboxKind},
     store::OrganizationKind,
     vault::NormalizedEmail,
 };
@@ -95,13 +95,7 @@ pub async fn seed(settings: &Settings, s: &Services, seed: &Seed) -> Result<Valu
             Actor::system("bench-seed"),
         )
         .await?;
-    let m = Messaging {
-        store: &s.store,
-        vault: &s.vault,
-        audit: &s.audit,
-        link_lifetime: settings.link_lifetime,
-        attachment_limits: settings.attachment_limits(),
-    };
+    let m = s.messaging(settings);
     let client = Client::default();
     let body = "Your results are back and look as expected. ".repeat(40);
     let threads: Vec<(usize, String)> = stream::iter(0..seed.messages)

@@ -14,7 +14,7 @@ use portico_core::{
     },
     config::Settings,
     eob::{plans, Document, DocumentResult, Publisher},
-    messages::{create_mailbox, MailboxKind, Messaging, StaffMember},
+    messages::{create_mailbox, MailboxKind, StaffMember},
     store::OrganizationKind,
     vault::NormalizedEmail,
 };
@@ -67,13 +67,7 @@ pub async fn add(settings: &Settings, s: &Services, patient: &str) -> Result<Str
         staff.push((email, member, link));
     }
     let email = NormalizedEmail::parse(patient)?;
-    let m = Messaging {
-        store: &s.store,
-        vault: &s.vault,
-        audit: &s.audit,
-        link_lifetime: settings.link_lifetime,
-        attachment_limits: settings.attachment_limits(),
-    };
+    let m = s.messaging(settings);
     let client = Client::default();
     let (clinician, clerk) = (&staff[0].1, &staff[1].1);
     let mut draft = m.draft_thread(clinician, &cardiology.id, &email).await?;

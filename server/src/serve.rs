@@ -63,6 +63,17 @@ impl Services {
         })
     }
 
+    /// Messaging with these services and settings (link lifetime, attachment limits).
+    pub fn messaging<'a>(&'a self, settings: &Settings) -> portico_core::messages::Messaging<'a> {
+        portico_core::messages::Messaging {
+            store: &self.store,
+            vault: &self.vault,
+            audit: &self.audit,
+            link_lifetime: settings.link_lifetime,
+            attachment_limits: settings.attachment_limits(),
+        }
+    }
+
     /// Removes expired sessions, recording each signed-in one as ended by the
     /// idle timeout.
     pub async fn expire_sessions(&self) -> Result<(), ServerError> {
