@@ -36,6 +36,16 @@ pub enum PatientLink {
     },
 }
 
+impl PatientLink {
+    /// The Patient's email, when the upload holds the Patient and it has one.
+    pub fn email(&self) -> Option<&str> {
+        match self {
+            PatientLink::Resolved(p) => p.email.as_deref(),
+            PatientLink::External { .. } => None,
+        }
+    }
+}
+
 /// One EOB that passed validation.
 #[derive(Debug, Clone)]
 pub struct AcceptedEob<'a> {

@@ -373,21 +373,18 @@ impl<'a> Publisher<'a> {
     ) -> Result<std::result::Result<Vec<String>, Rejection>> {
         let mut identities = Vec::with_capacity(doc.eobs.len());
         for eob in &doc.eobs {
-            let (email, member_ids): (Option<String>, Vec<String>) = match &eob.patient {
-                PatientLink::Resolved(p) => (
-                    p.email.clone(),
-                    p.identifiers
-                        .iter()
-                        .filter_map(|i| i.value.clone())
-                        .collect(),
-                ),
-                PatientLink::External { identifier, .. } => (
-                    None,
-                    identifier.iter().filter_map(|i| i.value.clone()).collect(),
-                ),
+            let member_ids: Vec<String> = match &eob.patient {
+                PatientLink::Resolved(p) => p
+                    .identifiers
+                    .iter()
+                    .filter_map(|i| i.value.clone())
+                    .collect(),
+                PatientLink::External { identifier, .. } => {
+                    identifier.iter().filter_map(|i| i.value.clone()).collect()
+                }
             };
-            let identity = match email {
-                Some(email) => match NormalizedEmail::parse(&email) {
+            let identity = match eob.patient.email() {
+                Some(email) => match NormalizedEmail::parse(email) {
                     Ok(email) => Some(self.identity_for(&email).await?),
                     Err(_) => {
                         return Ok(Err(Rejection::invalid(vec![Issue::error(
@@ -434,10 +431,7 @@ impl<'a> Publisher<'a> {
         let mut seen = HashSet::new();
         for doc in checked.iter().flatten() {
             for eob in &doc.eobs {
-                let PatientLink::Resolved(patient) = &eob.patient else {
-                    continue;
-                };
-                let Some(email) = patient.email.as_deref() else {
+                let Some(email) = eob.patient.email() else {
                     continue;
                 };
                 if let Ok(email) = NormalizedEmail::parse(email) {
