@@ -40,11 +40,11 @@ fn latest_versions(placeholders: Placeholders) -> Vec<String> {
         .map(|&n| {
             let (plan, claims) = match placeholders {
                 Placeholders::Anonymous => ("?".to_owned(), values(1, n, placeholders)),
-                Placeholders::Numbered => (
-                    "$1".to_owned(),
-                    // $2 … $(n + 1): the plan's id is $1.
-                    values(1, n + 1, placeholders).replacen("($1, ", "(", 1),
-                ),
+                // The plan's id is $1; the claims are $2 … $(n + 1).
+                Placeholders::Numbered => {
+                    let claims: Vec<String> = (2..=n + 1).map(|i| format!("${i}")).collect();
+                    ("$1".to_owned(), format!("({})", claims.join(", ")))
+                }
             };
             format!(
                 "SELECT claim_digest, MAX(version) FROM eobs WHERE organization_id = {plan} \
