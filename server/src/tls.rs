@@ -16,10 +16,10 @@ use rustls::{
 
 use crate::ServerError;
 
-fn invalid(what: String) -> impl FnOnce(String) -> ServerError {
-    move |problem| ServerError::Io {
-        what,
-        source: std::io::Error::new(std::io::ErrorKind::InvalidData, problem),
+fn invalid(what: &str, problem: impl std::fmt::Display) -> ServerError {
+    ServerError::Io {
+        what: what.to_owned(),
+        source: std::io::Error::new(std::io::ErrorKind::InvalidData, problem.to_string()),
     }
 }
 
@@ -28,19 +28,19 @@ pub fn server_config(files: &TlsFiles) -> Result<Arc<ServerConfig>, ServerError>
     let cert_what = format!("TLS certificate {}", files.cert_file.display());
     let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(&files.cert_file)
         .and_then(|certs| certs.collect::<Result<_, _>>())
-        .map_err(|e| invalid(cert_what.clone())(e.to_string()))?;
+        .map_err(|e| invalid(&cert_what, e))?;
     if certs.is_empty() {
-        return Err(invalid(cert_what)("holds no PEM certificate".into()));
+        return Err(invalid(&cert_what, "holds no PEM certificate"));
     }
     let key = PrivateKeyDer::from_pem_file(&files.key_file)
-        .map_err(|e| invalid(format!("TLS key {}", files.key_file.display()))(e.to_string()))?;
+        .map_err(|e| invalid(&format!("TLS key {}", files.key_file.display()), e))?;
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let mut config = ServerConfig::builder_with_provider(provider)
         .with_protocol_versions(&[&TLS13, &TLS12])
-        .map_err(|e| invalid("TLS".into())(e.to_string()))?
+        .map_err(|e| invalid("TLS", e))?
         .with_no_client_auth()
         .with_single_cert(certs, key)
-        .map_err(|e| invalid(cert_what)(format!("does not fit its key: {e}")))?;
+        .map_err(|e| invalid(&cert_what, format!("does not fit its key: {e}")))?;
     config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
     Ok(Arc::new(config))
 }
