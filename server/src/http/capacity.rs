@@ -8,17 +8,14 @@ use std::sync::Arc;
 
 use axum::{
     extract::{Request, State},
-    http::{header, HeaderValue, StatusCode},
+    http::{header, StatusCode},
     middleware::Next,
     response::{IntoResponse, Response},
 };
 use portico_core::config::Settings;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
-use super::api::problem::Problem;
-
-/// Seconds a refused client is asked to wait.
-const RETRY_AFTER_SECONDS: &str = "5";
+use super::api::problem::{Problem, RETRY_AFTER_SECONDS};
 
 /// The portal's limits, shared by every request.
 #[derive(Clone, Debug)]
@@ -45,25 +42,23 @@ impl Capacity {
 /// The 503 a refused request gets: a problem document under `/api/`, a line
 /// of text elsewhere; both with `Retry-After`.
 fn busy(path: &str) -> Response {
-    let mut res = if path.starts_with("/api/") {
-        Problem::new(
+    if path.starts_with("/api/") {
+        // A 503 problem document carries Retry-After itself.
+        return Problem::new(
             StatusCode::SERVICE_UNAVAILABLE,
             "the portal is at capacity; try again in a moment",
         )
+        .into_response();
+    }
+    (
+        StatusCode::SERVICE_UNAVAILABLE,
+        [
+            (header::CONTENT_TYPE, "text/plain; charset=utf-8"),
+            (header::RETRY_AFTER, RETRY_AFTER_SECONDS),
+        ],
+        "Portico is busy. Please try again in a moment.",
+    )
         .into_response()
-    } else {
-        (
-            StatusCode::SERVICE_UNAVAILABLE,
-            [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
-            "Portico is busy. Please try again in a moment.",
-        )
-            .into_response()
-    };
-    res.headers_mut().insert(
-        header::RETRY_AFTER,
-        HeaderValue::from_static(RETRY_AFTER_SECONDS),
-    );
-    res
 }
 
 /// Middleware: runs the request if there is room, else answers 503. Health

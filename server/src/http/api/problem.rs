@@ -10,6 +10,9 @@ use axum::{
 use serde::Serialize;
 use utoipa::ToSchema;
 
+/// Seconds a client told the portal is busy (503) is asked to wait.
+pub const RETRY_AFTER_SECONDS: &str = "5";
+
 /// What went wrong with a request.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Problem {
@@ -113,7 +116,10 @@ impl IntoResponse for Problem {
             );
         }
         if status == StatusCode::SERVICE_UNAVAILABLE {
-            headers.insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
+            headers.insert(
+                header::RETRY_AFTER,
+                HeaderValue::from_static(RETRY_AFTER_SECONDS),
+            );
         }
         res
     }
