@@ -4,34 +4,11 @@
 
 mod support;
 
-use std::{path::Path, process::Command};
-
 use serde_json::Value;
-use support::{free_port, Portico};
-
-fn portico(data: &Path, args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_portico"))
-        .env("PORTICO_DATA_DIR", data)
-        .env("PORTICO_LOG", "warn")
-        .args(args)
-        .output()
-        .unwrap()
-}
+use support::{free_port, http_get, run_portico, Portico};
 
 fn get(port: u16, path: &str, cookie: &str) -> (u16, String) {
-    let agent: ureq::Agent = ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .build()
-        .into();
-    let mut res = agent
-        .get(format!("http://127.0.0.1:{port}{path}"))
-        .header("cookie", format!("portico_session={cookie}"))
-        .call()
-        .unwrap();
-    (
-        res.status().as_u16(),
-        res.body_mut().read_to_string().unwrap(),
-    )
+    http_get(port, path, ("cookie", &format!("portico_session={cookie}")))
 }
 
 #[test]
@@ -49,7 +26,7 @@ fn the_seed_fills_an_empty_database_and_its_sessions_open_their_own_pages() {
         "--sessions",
         "2",
     ];
-    let out = portico(&data, &args);
+    let out = run_portico(&data, &args);
     assert!(
         out.status.success(),
         "{}",
@@ -62,7 +39,7 @@ fn the_seed_fills_an_empty_database_and_its_sessions_open_their_own_pages() {
     );
     let sessions = seed["sessions"].as_array().unwrap();
     assert_eq!(sessions.len(), 2);
-    let again = portico(&data, &args);
+    let again = run_portico(&data, &args);
     assert!(!again.status.success(), "a second seed is refused");
     assert!(String::from_utf8_lossy(&again.stderr).contains("empty database"));
 

@@ -13,7 +13,6 @@ use std::{
     collections::{BTreeMap, BTreeSet},
     io::{Read, Write},
     path::Path,
-    process::Command,
     time::Duration,
 };
 
@@ -26,19 +25,14 @@ use portico_core::{
     vault::{RootKeyring, Vault},
 };
 use serde_json::{json, Value};
-use support::{eb3500, free_port, wait_for, with_patient, Portico};
+use support::{eb3500, free_port, http_get, run_portico, wait_for, with_patient, Portico};
 
 const MEMBERS: usize = 40;
 const LINES: usize = 2_600;
 
 /// Runs a `portico` command on the data directory; its standard output.
 fn portico(data: &Path, args: &[&str]) -> String {
-    let out = Command::new(env!("CARGO_BIN_EXE_portico"))
-        .env("PORTICO_DATA_DIR", data)
-        .env("PORTICO_LOG", "warn")
-        .args(args)
-        .output()
-        .unwrap();
+    let out = run_portico(data, args);
     assert!(
         out.status.success(),
         "{}",
@@ -59,16 +53,12 @@ fn serve(data: &Path, port: u16) -> Portico {
 
 /// The newest upload as the plan's system sees it.
 fn newest_upload(port: u16, key: &str) -> Value {
-    let agent: ureq::Agent = ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .build()
-        .into();
-    let mut res = agent
-        .get(format!("http://127.0.0.1:{port}/api/v1/eob/$bulk"))
-        .header("authorization", format!("Bearer {key}"))
-        .call()
-        .unwrap();
-    let list: Value = serde_json::from_str(&res.body_mut().read_to_string().unwrap()).unwrap();
+    let (_, body) = http_get(
+        port,
+        "/api/v1/eob/$bulk",
+        ("authorization", &format!("Bearer {key}")),
+    );
+    let list: Value = serde_json::from_str(&body).unwrap();
     list["uploads"][0].clone()
 }
 

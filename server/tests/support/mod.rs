@@ -157,6 +157,42 @@ pub fn header(mail: &str, name: &str) -> Option<String> {
     })
 }
 
+/// The `portico` binary with no `PORTICO_*` setting from the caller's shell.
+pub fn portico_command() -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_portico"));
+    for (key, _) in std::env::vars_os() {
+        if key.to_string_lossy().starts_with("PORTICO_") {
+            cmd.env_remove(key);
+        }
+    }
+    cmd
+}
+
+/// Runs a `portico` command on the data directory `data`, quietly.
+pub fn run_portico(data: &Path, args: &[&str]) -> std::process::Output {
+    portico_command()
+        .env("PORTICO_DATA_DIR", data)
+        .env("PORTICO_LOG", "warn")
+        .args(args)
+        .output()
+        .expect("run portico")
+}
+
+/// A GET to the portal on `port` with one request header: status and body.
+pub fn http_get(port: u16, path: &str, header: (&str, &str)) -> (u16, String) {
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .build()
+        .into();
+    let mut res = agent
+        .get(format!("http://127.0.0.1:{port}{path}"))
+        .header(header.0, header.1)
+        .call()
+        .expect("the portal answers");
+    let body = res.body_mut().read_to_string().expect("a text body");
+    (res.status().as_u16(), body)
+}
+
 /// `portico serve` as a child process, its log (stdout and stderr) captured.
 pub struct Portico {
     child: Child,
@@ -167,12 +203,7 @@ pub struct Portico {
 impl Portico {
     /// Starts `portico serve` with only these `PORTICO_*` settings, and waits until it is ready.
     pub fn serve(env: &[(&str, String)]) -> Self {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_portico"));
-        for (key, _) in std::env::vars_os() {
-            if key.to_string_lossy().starts_with("PORTICO_") {
-                cmd.env_remove(key);
-            }
-        }
+        let mut cmd = portico_command();
         let port = free_port();
         cmd.env("PORTICO_LISTEN", format!("127.0.0.1:{port}"))
             .env("PORTICO_LOG", "info")
