@@ -21,6 +21,7 @@ on_both_backends!(
     only_the_patient_and_allowed_staff_read_a_thread,
     a_withdrawn_message_shows_only_who_withdrew_it_and_when,
     one_inbox_across_organizations_with_unread_and_coalesced_notices,
+    a_thread_is_marked_read_up_to_the_newest_message_shown,
 );
 
 async fn only_the_patient_and_allowed_staff_read_a_thread(portal: TestPortal) {
@@ -374,4 +375,91 @@ async fn one_inbox_across_organizations_with_unread_and_coalesced_notices(portal
         );
         assert!(mail.contains("Riverside Clinic") || mail.contains("Hillside Clinic"));
     }
+}
+
+/// When `reader` (`patient:<id>` or `mailbox:<id>`) last read `thread`.
+async fn last_read(store: &Store, thread: &str, reader: &str) -> Option<i64> {
+    let sql = "SELECT last_read_at FROM thread_reads WHERE thread_id = $1 AND reader = $2";
+    match store {
+        Store::Sqlite(pool) => sqlx::query_scalar(sql)
+            .bind(thread)
+            .bind(reader)
+            .fetch_optional(pool)
+            .await
+            .unwrap(),
+        Store::Postgres(pool) => sqlx::query_scalar(sql)
+            .bind(thread)
+            .bind(reader)
+            .fetch_optional(pool)
+            .await
+            .unwrap(),
+    }
+}
+
+async fn a_thread_is_marked_read_up_to_the_newest_message_shown(portal: TestPortal) {
+    let env = env_for(portal).await;
+    let m = env.messaging();
+    let (thread, _) = m
+        .start_thread(
+            &env.clinician,
+            &env.cardiology,
+            &ana(),
+            "Lab results",
+            "Your results are in.",
+            None,
+            &client(),
+        )
+        .await
+        .unwrap();
+    let ana_id = env.patient("ana@example.org").await;
+    let patient = Reader::Patient(ana_id.clone());
+    let as_patient = format!("patient:{ana_id}");
+    let unread = |inbox: Vec<messages::ThreadSummary>| inbox.iter().any(|t| t.unread);
+    assert_eq!(
+        last_read(&env.portal.store, &thread, &as_patient).await,
+        None
+    );
+    assert!(unread(m.inbox(&ana_id, &client()).await.unwrap()));
+
+    // Read up to the newest message shown (not the time of the view, which a
+    // message arriving meanwhile could precede), and the same after reading again.
+    let view = m.thread(&patient, &thread, &client()).await.unwrap();
+    let newest = view.messages.last().unwrap().sent_at;
+    assert_eq!(
+        last_read(&env.portal.store, &thread, &as_patient).await,
+        Some(newest)
+    );
+    assert!(!unread(m.inbox(&ana_id, &client()).await.unwrap()));
+    m.thread(&patient, &thread, &client()).await.unwrap();
+    assert_eq!(
+        last_read(&env.portal.store, &thread, &as_patient).await,
+        Some(newest)
+    );
+
+    // A new message from the clinic is unread until it is shown.
+    let staff = Reader::Staff(env.clinician.clone());
+    // (Times are in milliseconds: the reply must come in a later one.)
+    while now_ms() <= newest {
+        tokio::task::yield_now().await;
+    }
+    m.reply(&staff, &thread, "Please call us.", &client())
+        .await
+        .unwrap();
+    assert!(unread(m.inbox(&ana_id, &client()).await.unwrap()));
+    let view = m.thread(&patient, &thread, &client()).await.unwrap();
+    let newer = view.messages.last().unwrap().sent_at;
+    assert!(newer > newest);
+    assert_eq!(
+        last_read(&env.portal.store, &thread, &as_patient).await,
+        Some(newer)
+    );
+    assert!(!unread(m.inbox(&ana_id, &client()).await.unwrap()));
+
+    // The mailbox has its own mark.
+    let as_mailbox = format!("mailbox:{}", env.cardiology);
+    m.thread(&staff, &thread, &client()).await.unwrap();
+    assert_eq!(
+        last_read(&env.portal.store, &thread, &as_mailbox).await,
+        Some(newer)
+    );
 }

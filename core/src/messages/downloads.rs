@@ -9,7 +9,7 @@ use crate::{
     audit::{Action, AuditEvent, Outcome},
     auth::Client,
     store::{now_ms, on_pool},
-    vault::KeyOwner,
+    vault::{items::open_with, KeyOwner, ReaderKey},
     Error, Result,
 };
 
@@ -22,15 +22,14 @@ pub struct Download {
 }
 
 /// An attachment's stored facts, its name opened with `key`.
-async fn info_of(
-    m: &Messaging<'_>,
+pub(super) async fn attachment_info(
+    key: &ReaderKey,
     id: String,
     name_sealed: &[u8],
     mime: &str,
     size: i64,
-    key: &KeyOwner,
 ) -> Result<AttachmentInfo> {
-    let name = m.vault.open(name_sealed, key).await?;
+    let name = open_with(key, name_sealed).await?;
     Ok(AttachmentInfo {
         id,
         name: String::from_utf8_lossy(&name).into_owned(),
@@ -41,28 +40,6 @@ async fn info_of(
 }
 
 impl Messaging<'_> {
-    /// The files of a message, in order, their names opened with `key`.
-    pub(super) async fn attachments_of(
-        &self,
-        message_id: &str,
-        key: &KeyOwner,
-    ) -> Result<Vec<AttachmentInfo>> {
-        let rows: Vec<(String, Vec<u8>, String, i64)> = on_pool!(self.store, |pool| {
-            sqlx::query_as(
-                "SELECT id, name_sealed, content_type, size_bytes FROM attachments \
-                 WHERE message_id = $1 ORDER BY position",
-            )
-            .bind(message_id)
-            .fetch_all(pool)
-            .await
-        })?;
-        let mut out = Vec::with_capacity(rows.len());
-        for (id, name_sealed, mime, size) in rows {
-            out.push(info_of(self, id, &name_sealed, &mime, size, key).await?);
-        }
-        Ok(out)
-    }
-
     /// An attachment for `reader`, who must be allowed to see its thread (a
     /// refusal is audited); a patient gets nothing of a withdrawn message. The
     /// download is recorded before this returns.
@@ -100,15 +77,9 @@ impl Messaging<'_> {
             return Err(Error::NotFound);
         }
         let owner = Self::key_of(reader, &thread);
-        let info = info_of(
-            self,
-            attachment_id.to_owned(),
-            &name_sealed,
-            &mime,
-            size,
-            &owner,
-        )
-        .await?;
+        let key = self.vault.reader_key(&owner).await?;
+        let info =
+            attachment_info(&key, attachment_id.to_owned(), &name_sealed, &mime, size).await?;
         let event = AuditEvent::new(
             reader.actor(),
             Action::AttachmentDownloaded,

@@ -6,11 +6,11 @@
 //! mailbox ([`access`]). Every view is recorded before its content is returned
 //! (write before serve); a refused view is recorded as denied.
 
+use std::sync::LazyLock;
+
 pub mod access;
 pub mod attachments;
 mod sender;
-
-use futures_util::future::try_join_all;
 
 pub use access::{role_may_use, MailboxKind};
 pub use sender::Sender;
@@ -19,7 +19,7 @@ use crate::{
     audit::{Action, Actor, AuditEvent, AuditLog, Outcome},
     auth::{staff::StaffRole, Client},
     store::{new_id, now_ms, on_pool, Store},
-    vault::{KeyOwner, Vault},
+    vault::{items::open_text, KeyOwner, ReaderKey, Vault},
     Error, Result,
 };
 
@@ -67,6 +67,7 @@ mod downloads;
 mod drafts;
 mod receipts;
 mod staff_view;
+mod thread_view;
 
 pub use attachments::{AttachmentInfo, AttachmentLimits, AttachmentType};
 pub use downloads::Download;
@@ -252,6 +253,45 @@ struct ThreadRow {
     subject_sealed: Vec<u8>,
 }
 
+/// A thread's plaintext facts as [`THREAD_COLUMNS`] selects them from
+/// [`THREAD_JOINS`].
+#[derive(Clone, sqlx::FromRow)]
+struct ThreadColumns {
+    mailbox_id: String,
+    patient_id: String,
+    subject_sealed: Vec<u8>,
+    organization_id: String,
+    mailbox_name: String,
+    mailbox_kind: String,
+    organization_name: String,
+}
+
+const THREAD_COLUMNS: &str =
+    "t.mailbox_id, t.patient_identity_id AS patient_id, t.subject_sealed, \
+     mb.organization_id, mb.display_name AS mailbox_name, mb.kind AS mailbox_kind, \
+     o.display_name AS organization_name";
+const THREAD_JOINS: &str = "threads t JOIN mailboxes mb ON mb.id = t.mailbox_id \
+     JOIN organizations o ON o.id = mb.organization_id";
+
+impl TryFrom<ThreadColumns> for ThreadRow {
+    type Error = Error;
+
+    fn try_from(c: ThreadColumns) -> Result<Self> {
+        Ok(ThreadRow {
+            mailbox: Mailbox {
+                id: c.mailbox_id,
+                organization_id: c.organization_id,
+                display_name: c.mailbox_name,
+                kind: MailboxKind::parse(&c.mailbox_kind)
+                    .ok_or(Error::Crypto("a mailbox kind is unknown"))?,
+            },
+            organization_name: c.organization_name,
+            patient_id: c.patient_id,
+            subject_sealed: c.subject_sealed,
+        })
+    }
+}
+
 /// Sending and reading messages.
 pub struct Messaging<'a> {
     pub store: &'a Store,
@@ -267,42 +307,20 @@ impl Messaging<'_> {
         staff.organization_id == mailbox.organization_id && role_may_use(staff.role, mailbox.kind)
     }
 
-    /// The thread with its mailbox and organization, in one query: every view,
-    /// reply and revocation starts here.
+    /// The thread with its mailbox and organization, in one query: every reply,
+    /// revocation and download starts here (a view has a query of its own,
+    /// `thread_view`).
     async fn thread_row(&self, thread_id: &str) -> Result<ThreadRow> {
-        type Row = (String, String, Vec<u8>, String, String, String, String);
-        let row: Option<Row> = on_pool!(self.store, |pool| {
-            sqlx::query_as(
-            "SELECT t.mailbox_id, t.patient_identity_id, t.subject_sealed, m.organization_id, \
-             m.display_name, m.kind, o.display_name FROM threads t \
-             JOIN mailboxes m ON m.id = t.mailbox_id JOIN organizations o ON o.id = m.organization_id \
-             WHERE t.id = $1"
-        )
-        .bind(thread_id)
-        .fetch_optional(pool)
-        .await
+        static SQL: LazyLock<String> = LazyLock::new(|| {
+            format!("SELECT {THREAD_COLUMNS} FROM {THREAD_JOINS} WHERE t.id = $1")
+        });
+        let row: Option<ThreadColumns> = on_pool!(self.store, |pool| {
+            sqlx::query_as(SQL.as_str())
+                .bind(thread_id)
+                .fetch_optional(pool)
+                .await
         })?;
-        let (
-            mailbox_id,
-            patient_id,
-            subject_sealed,
-            organization_id,
-            mailbox_name,
-            kind,
-            organization_name,
-        ) = row.ok_or(Error::NotFound)?;
-        Ok(ThreadRow {
-            mailbox: Mailbox {
-                id: mailbox_id,
-                organization_id,
-                display_name: mailbox_name,
-                kind: MailboxKind::parse(&kind)
-                    .ok_or(Error::Crypto("a mailbox kind is unknown"))?,
-            },
-            organization_name,
-            patient_id,
-            subject_sealed,
-        })
+        row.ok_or(Error::NotFound)?.try_into()
     }
 
     /// Checks `reader` may see the thread; a refusal is audited and is `Denied`.
@@ -331,6 +349,15 @@ impl Messaging<'_> {
         })
     }
 
+    /// The key that opens the subjects of a list of threads, looked up once
+    /// (none for an empty list, which may have no key to find).
+    async fn subject_key<T>(&self, rows: &[T], owner: KeyOwner) -> Result<Option<ReaderKey>> {
+        match rows.is_empty() {
+            true => Ok(None),
+            false => self.vault.reader_key_unless_erased(&owner).await,
+        }
+    }
+
     /// A notice for the patient, ready to queue: the link's token hash and the
     /// sealed payload. Sealed before the transaction (sealing may make a key).
     async fn prepare_notice(&self, patient_id: &str) -> Result<([u8; 32], Vec<u8>)> {
@@ -355,124 +382,6 @@ impl Messaging<'_> {
         }
     }
 
-    /// The thread as `reader` may see it. Every message shown is recorded
-    /// (message_viewed, for read receipts) before anything is returned.
-    pub async fn thread(
-        &self,
-        reader: &Reader,
-        thread_id: &str,
-        client: &Client,
-    ) -> Result<ThreadView> {
-        let row = self.thread_row(thread_id).await?;
-        self.authorize(reader, thread_id, &row, client).await?;
-        type MessageRow = (String, String, Vec<u8>, i64, Option<i64>, Option<i64>);
-        let rows: Vec<MessageRow> = on_pool!(self.store, |pool| {
-            sqlx::query_as(
-            "SELECT id, author_kind, body_sealed, created_at, expires_at, revoked_at FROM messages \
-             WHERE thread_id = $1 ORDER BY created_at, id"
-        )
-        .bind(thread_id)
-        .fetch_all(pool)
-        .await
-        })?;
-        let key = Self::key_of(reader, &row);
-        let now = now_ms();
-        let mut messages = Vec::with_capacity(rows.len());
-        for (id, author_kind, sealed, sent_at, expires_at, revoked_at) in rows {
-            let withdrawn_on = withdrawn_on(revoked_at, expires_at, now);
-            let content = match (withdrawn_on, reader) {
-                (Some(on), Reader::Patient(_)) => MessageContent::Withdrawn {
-                    by: row.organization_name.clone(),
-                    on,
-                },
-                _ => match self.vault.open(&sealed, &key).await {
-                    Ok(plain) => MessageContent::Text(String::from_utf8_lossy(&plain).into_owned()),
-                    Err(Error::Erased) => MessageContent::Erased,
-                    Err(other) => return Err(other),
-                },
-            };
-            let attachments = match content {
-                MessageContent::Text(_) => self.attachments_of(&id, &key).await?,
-                _ => Vec::new(),
-            };
-            let first_read_by_patient = match reader {
-                Reader::Staff(_) if author_kind != "patient" => {
-                    receipts::first_read_by_patient(self.store, &id, &row.patient_id).await?
-                }
-                _ => None,
-            };
-            messages.push(MessageView {
-                id,
-                author_kind,
-                sent_at,
-                content,
-                attachments,
-                first_read_by_patient,
-                withdrawn_at: withdrawn_on,
-            });
-        }
-        let everything_withdrawn = matches!(reader, Reader::Patient(_))
-            && !messages.is_empty()
-            && messages
-                .iter()
-                .all(|m| !matches!(m.content, MessageContent::Text(_)));
-        let subject = if everything_withdrawn {
-            None
-        } else {
-            match self.vault.open(&row.subject_sealed, &key).await {
-                Ok(plain) => Some(String::from_utf8_lossy(&plain).into_owned()),
-                Err(Error::Erased) => None,
-                Err(other) => return Err(other),
-            }
-        };
-        // Write before serve: the views are committed before the content leaves.
-        let org = row.mailbox.organization_id.clone();
-        let mut events =
-            vec![
-                AuditEvent::new(reader.actor(), Action::ThreadViewed, Outcome::Success)
-                    .about(thread_id.to_owned())
-                    .in_organization(org.clone()),
-            ];
-        for m in messages
-            .iter()
-            .filter(|m| matches!(m.content, MessageContent::Text(_)))
-        {
-            events.push(
-                AuditEvent::new(reader.actor(), Action::MessageViewed, Outcome::Success)
-                    .about(m.id.clone())
-                    .about(thread_id.to_owned())
-                    .in_organization(org.clone()),
-            );
-        }
-        try_join_all(
-            events
-                .into_iter()
-                .map(|e| self.audit.record(client.stamp(e))),
-        )
-        .await?;
-        let reader_key = match reader {
-            Reader::Patient(id) => format!("patient:{id}"),
-            Reader::Staff(_) => format!("mailbox:{}", row.mailbox.id),
-        };
-        on_pool!(self.store, |pool| sqlx::query(
-            "INSERT INTO thread_reads (thread_id, reader, last_read_at) VALUES ($1, $2, $3) \
-             ON CONFLICT (thread_id, reader) DO UPDATE SET last_read_at = excluded.last_read_at"
-        )
-        .bind(thread_id)
-        .bind(&reader_key)
-        .bind(now)
-        .execute(pool)
-        .await
-        .map(drop))?;
-        Ok(ThreadView {
-            thread_id: thread_id.to_owned(),
-            organization_name: row.organization_name,
-            mailbox_name: row.mailbox.display_name,
-            subject,
-            messages,
-        })
-    }
-
     /// The patient's one inbox across every organization, newest first. The
     /// view is recorded before it is returned.
     pub async fn inbox(&self, patient_id: &str, client: &Client) -> Result<Vec<ThreadSummary>> {
@@ -495,15 +404,15 @@ impl Messaging<'_> {
         .fetch_all(pool)
         .await
         })?;
-        let key = KeyOwner::Identity(patient_id.to_owned());
+        let key = self
+            .subject_key(&rows, KeyOwner::Identity(patient_id.to_owned()))
+            .await?;
         let mut out = Vec::with_capacity(rows.len());
         for (thread_id, sealed, last, mailbox_name, organization_name, unread, live) in rows {
             // A thread whose every message was withdrawn shows nothing more.
-            let subject = match self.vault.open(&sealed, &key).await {
-                Ok(_) if live == 0 => None,
-                Ok(plain) => Some(String::from_utf8_lossy(&plain).into_owned()),
-                Err(Error::Erased) => None,
-                Err(other) => return Err(other),
+            let subject = match live {
+                0 => None,
+                _ => open_text(key.as_ref(), &sealed).await?,
             };
             out.push(ThreadSummary {
                 thread_id,

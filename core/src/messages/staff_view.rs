@@ -8,7 +8,7 @@ use crate::{
     audit::{Action, AuditEvent, Outcome},
     auth::Client,
     store::on_pool,
-    vault::KeyOwner,
+    vault::{items::open_text, KeyOwner},
     Error, Result,
 };
 
@@ -82,14 +82,12 @@ impl Messaging<'_> {
         let rows: Vec<(String, Vec<u8>, i64, i64)> = on_pool!(self.store, |pool| {
             sqlx::query_as(&sql).bind(&mailbox.id).fetch_all(pool).await
         })?;
-        let key = KeyOwner::Mailbox(mailbox.id.clone());
+        let key = self
+            .subject_key(&rows, KeyOwner::Mailbox(mailbox.id.clone()))
+            .await?;
         let mut threads = Vec::with_capacity(rows.len());
         for (thread_id, sealed, last_message_at, unread) in rows {
-            let subject = match self.vault.open(&sealed, &key).await {
-                Ok(plain) => Some(String::from_utf8_lossy(&plain).into_owned()),
-                Err(Error::Erased) => None,
-                Err(other) => return Err(other),
-            };
+            let subject = open_text(key.as_ref(), &sealed).await?;
             threads.push(MailboxThread {
                 thread_id,
                 subject,

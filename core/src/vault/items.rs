@@ -161,11 +161,17 @@ impl Vault {
     /// item is not sealed to them or is damaged.
     pub async fn open(&self, ciphertext: &[u8], owner: &KeyOwner) -> Result<Zeroizing<Vec<u8>>> {
         let key = self.reader_key(owner).await?;
-        if ciphertext.len() <= INLINE_LIMIT {
-            return key.open(ciphertext);
+        open_with(&key, ciphertext).await
+    }
+
+    /// `owner`'s key, to open several items of one view with one lookup and one
+    /// unwrap; `None` when the key was erased (every item then shows as erased).
+    pub async fn reader_key_unless_erased(&self, owner: &KeyOwner) -> Result<Option<ReaderKey>> {
+        match self.reader_key(owner).await {
+            Ok(key) => Ok(Some(key)),
+            Err(Error::Erased) => Ok(None),
+            Err(other) => Err(other),
         }
-        let copy = ciphertext.to_vec();
-        blocking(move || key.open(&copy)).await
     }
 
     /// Seals an attachment from `reader` into `writer` without holding it whole.
@@ -201,6 +207,27 @@ impl Vault {
             .await?
             .open_stream(reader, writer)
             .await
+    }
+}
+
+/// Opens an item with `key`: inline when small, on the blocking pool when large.
+pub async fn open_with(key: &ReaderKey, ciphertext: &[u8]) -> Result<Zeroizing<Vec<u8>>> {
+    if ciphertext.len() <= INLINE_LIMIT {
+        return key.open(ciphertext);
+    }
+    let (key, copy) = (key.clone(), ciphertext.to_vec());
+    blocking(move || key.open(&copy)).await
+}
+
+/// Opens an item with a key from [`Vault::reader_key_unless_erased`] as text;
+/// `None` when the key was erased.
+pub async fn open_text(key: Option<&ReaderKey>, ciphertext: &[u8]) -> Result<Option<String>> {
+    match key {
+        Some(key) => {
+            let plain = open_with(key, ciphertext).await?;
+            Ok(Some(String::from_utf8_lossy(&plain).into_owned()))
+        }
+        None => Ok(None),
     }
 }
 

@@ -95,6 +95,16 @@ impl fmt::Debug for ReaderKey {
     }
 }
 
+/// An owner's row of `identity_keys` as another query fetched it (its
+/// `wrapped_secret`, `root_key_version` and `erased_at`, from a `LEFT JOIN`
+/// on `owner_kind` and `owner_id`): all `None` when the owner has no key.
+#[derive(Clone, Default)]
+pub struct WrappedKey {
+    pub wrapped_secret: Option<Vec<u8>>,
+    pub root_key_version: Option<i64>,
+    pub erased_at: Option<i64>,
+}
+
 /// One row of `identity_keys`, as read.
 #[derive(sqlx::FromRow)]
 struct KeyRow {
@@ -187,14 +197,24 @@ impl Vault {
     /// Unwraps `owner`'s secret key for opening items. [`Error::Erased`] when it was
     /// erased; [`Error::Crypto`] when there is none (nothing was sealed to them).
     pub async fn reader_key(&self, owner: &KeyOwner) -> Result<ReaderKey> {
-        let row = self
-            .key_row(owner)
-            .await?
-            .ok_or(Error::Crypto("this item is not sealed to this reader"))?;
+        let row = self.key_row(owner).await?.map(|row| WrappedKey {
+            wrapped_secret: row.wrapped_secret,
+            root_key_version: Some(row.root_key_version),
+            erased_at: row.erased_at,
+        });
+        self.reader_key_from(owner, row.unwrap_or_default())
+    }
+
+    /// As [`Vault::reader_key`], from `owner`'s row as a query of the caller's
+    /// fetched it (joined to the items it opens, see [`WrappedKey`]): no lookup.
+    pub fn reader_key_from(&self, owner: &KeyOwner, row: WrappedKey) -> Result<ReaderKey> {
+        let Some(row_version) = row.root_key_version else {
+            return Err(Error::Crypto("this item is not sealed to this reader"));
+        };
         let (Some(wrapped), None) = (row.wrapped_secret, row.erased_at) else {
             return Err(Error::Erased);
         };
-        let version = version_of(row.root_key_version)?;
+        let version = version_of(row_version)?;
         let keyring = self.keyring_with(version)?;
         let identity = unwrap_secret(&keyring, owner, version, &wrapped)?;
         Ok(ReaderKey {

@@ -34,7 +34,7 @@ use std::sync::{atomic::AtomicU32, Arc, RwLock};
 
 pub use email::NormalizedEmail;
 pub use items::Recipients;
-pub use keys::{KeyOwner, KeyState, ReaderKey};
+pub use keys::{KeyOwner, KeyState, ReaderKey, WrappedKey};
 pub use root_key::{RootKey, RootKeyring, ROOT_KEY_FILE};
 pub use rotation::{RotateOptions, RotationReport};
 

@@ -1,0 +1,310 @@
+//! Opening a thread, the page read most, in one query: the thread with its
+//! mailbox, read state and the wrapped keys of its patient and mailbox, and
+//! its messages with their files. One key unwrap opens every item; the audit
+//! events follow, and the read state is written only when the reader had not
+//! yet seen the newest message.
+
+use std::sync::LazyLock;
+
+use futures_util::future::try_join_all;
+
+use super::{
+    downloads::attachment_info, receipts, withdrawn_on, AttachmentInfo, MessageContent,
+    MessageView, Messaging, Reader, ThreadColumns, ThreadRow, ThreadView, THREAD_COLUMNS,
+    THREAD_JOINS,
+};
+use crate::{
+    audit::{Action, AuditEvent, Outcome},
+    auth::Client,
+    store::{now_ms, on_pool},
+    vault::{items::open_text, WrappedKey},
+    Error, Result,
+};
+
+/// One row of the view's query: the thread's facts (the same on every row),
+/// a message (none only for a thread without messages) and one of its files.
+#[derive(sqlx::FromRow)]
+struct ViewRow {
+    #[sqlx(flatten)]
+    thread: ThreadColumns,
+    patient_last_read: Option<i64>,
+    mailbox_last_read: Option<i64>,
+    patient_key_secret: Option<Vec<u8>>,
+    patient_key_version: Option<i64>,
+    patient_key_erased: Option<i64>,
+    mailbox_key_secret: Option<Vec<u8>>,
+    mailbox_key_version: Option<i64>,
+    mailbox_key_erased: Option<i64>,
+    message_id: Option<String>,
+    author_kind: Option<String>,
+    body_sealed: Option<Vec<u8>>,
+    sent_at: Option<i64>,
+    expires_at: Option<i64>,
+    revoked_at: Option<i64>,
+    file_id: Option<String>,
+    file_name_sealed: Option<Vec<u8>>,
+    file_type: Option<String>,
+    file_size: Option<i64>,
+}
+
+static VIEW_SQL: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "SELECT {THREAD_COLUMNS}, \
+         (SELECT r.last_read_at FROM thread_reads r \
+           WHERE r.thread_id = t.id AND r.reader = 'patient:' || t.patient_identity_id) \
+           AS patient_last_read, \
+         (SELECT r.last_read_at FROM thread_reads r \
+           WHERE r.thread_id = t.id AND r.reader = 'mailbox:' || t.mailbox_id) \
+           AS mailbox_last_read, \
+         pk.wrapped_secret AS patient_key_secret, pk.root_key_version AS patient_key_version, \
+         pk.erased_at AS patient_key_erased, \
+         mk.wrapped_secret AS mailbox_key_secret, mk.root_key_version AS mailbox_key_version, \
+         mk.erased_at AS mailbox_key_erased, \
+         x.id AS message_id, x.author_kind, x.body_sealed, x.created_at AS sent_at, \
+         x.expires_at, x.revoked_at, \
+         a.id AS file_id, a.name_sealed AS file_name_sealed, a.content_type AS file_type, \
+         a.size_bytes AS file_size \
+         FROM {THREAD_JOINS} \
+         LEFT JOIN identity_keys pk ON pk.owner_kind = 'identity' \
+           AND pk.owner_id = t.patient_identity_id \
+         LEFT JOIN identity_keys mk ON mk.owner_kind = 'mailbox' AND mk.owner_id = t.mailbox_id \
+         LEFT JOIN messages x ON x.thread_id = t.id \
+         LEFT JOIN attachments a ON a.message_id = x.id \
+         WHERE t.id = $1 ORDER BY x.created_at, x.id, a.position"
+    )
+});
+
+/// A stored message before it is opened.
+struct Stored {
+    id: String,
+    author_kind: String,
+    body_sealed: Vec<u8>,
+    sent_at: i64,
+    expires_at: Option<i64>,
+    revoked_at: Option<i64>,
+    /// Each file: id, sealed name, content type, size.
+    files: Vec<(String, Vec<u8>, String, i64)>,
+}
+
+/// What the view's rows say: the thread, its read state, keys and messages.
+struct Loaded {
+    thread: ThreadRow,
+    patient_last_read: Option<i64>,
+    mailbox_last_read: Option<i64>,
+    patient_key: WrappedKey,
+    mailbox_key: WrappedKey,
+    messages: Vec<Stored>,
+}
+
+fn load(rows: Vec<ViewRow>) -> Result<Loaded> {
+    let mut rows = rows.into_iter().peekable();
+    let first = rows.peek().ok_or(Error::NotFound)?;
+    let mut loaded = Loaded {
+        thread: ThreadRow::try_from(first.thread.clone())?,
+        patient_last_read: first.patient_last_read,
+        mailbox_last_read: first.mailbox_last_read,
+        patient_key: WrappedKey {
+            wrapped_secret: first.patient_key_secret.clone(),
+            root_key_version: first.patient_key_version,
+            erased_at: first.patient_key_erased,
+        },
+        mailbox_key: WrappedKey {
+            wrapped_secret: first.mailbox_key_secret.clone(),
+            root_key_version: first.mailbox_key_version,
+            erased_at: first.mailbox_key_erased,
+        },
+        messages: Vec::new(),
+    };
+    for row in rows {
+        let (Some(id), Some(author_kind), Some(body_sealed), Some(sent_at)) = (
+            row.message_id,
+            row.author_kind,
+            row.body_sealed,
+            row.sent_at,
+        ) else {
+            continue;
+        };
+        let messages = &mut loaded.messages;
+        if messages.last().is_none_or(|m| m.id != id) {
+            messages.push(Stored {
+                id,
+                author_kind,
+                body_sealed,
+                sent_at,
+                expires_at: row.expires_at,
+                revoked_at: row.revoked_at,
+                files: Vec::new(),
+            });
+        }
+        if let (Some(file), Some(name), Some(mime), Some(size), Some(m)) = (
+            row.file_id,
+            row.file_name_sealed,
+            row.file_type,
+            row.file_size,
+            messages.last_mut(),
+        ) {
+            m.files.push((file, name, mime, size));
+        }
+    }
+    Ok(loaded)
+}
+
+impl Messaging<'_> {
+    /// The thread as `reader` may see it. Every message shown is recorded
+    /// (message_viewed, for read receipts) before anything is returned.
+    pub async fn thread(
+        &self,
+        reader: &Reader,
+        thread_id: &str,
+        client: &Client,
+    ) -> Result<ThreadView> {
+        let rows: Vec<ViewRow> = on_pool!(self.store, |pool| {
+            sqlx::query_as(VIEW_SQL.as_str())
+                .bind(thread_id)
+                .fetch_all(pool)
+                .await
+        })?;
+        let Loaded {
+            thread: row,
+            patient_last_read,
+            mailbox_last_read,
+            patient_key,
+            mailbox_key,
+            messages: stored,
+        } = load(rows)?;
+        self.authorize(reader, thread_id, &row, client).await?;
+        let (wrapped, last_read) = match reader {
+            Reader::Patient(_) => (patient_key, patient_last_read),
+            Reader::Staff(_) => (mailbox_key, mailbox_last_read),
+        };
+        let key = match self
+            .vault
+            .reader_key_from(&Self::key_of(reader, &row), wrapped)
+        {
+            Ok(key) => Some(key),
+            Err(Error::Erased) => None,
+            Err(other) => return Err(other),
+        };
+        let now = now_ms();
+        let newest = stored.iter().map(|m| m.sent_at).max();
+        let mut messages = Vec::with_capacity(stored.len());
+        for m in stored {
+            let withdrawn_on = withdrawn_on(m.revoked_at, m.expires_at, now);
+            let content = match (withdrawn_on, reader) {
+                (Some(on), Reader::Patient(_)) => MessageContent::Withdrawn {
+                    by: row.organization_name.clone(),
+                    on,
+                },
+                _ => match open_text(key.as_ref(), &m.body_sealed).await? {
+                    Some(text) => MessageContent::Text(text),
+                    None => MessageContent::Erased,
+                },
+            };
+            let mut attachments: Vec<AttachmentInfo> = Vec::new();
+            if let (MessageContent::Text(_), Some(key)) = (&content, &key) {
+                for (id, name_sealed, mime, size) in m.files {
+                    attachments.push(attachment_info(key, id, &name_sealed, &mime, size).await?);
+                }
+            }
+            let first_read_by_patient = match reader {
+                Reader::Staff(_) if m.author_kind != "patient" => {
+                    receipts::first_read_by_patient(self.store, &m.id, &row.patient_id).await?
+                }
+                _ => None,
+            };
+            messages.push(MessageView {
+                id: m.id,
+                author_kind: m.author_kind,
+                sent_at: m.sent_at,
+                content,
+                attachments,
+                first_read_by_patient,
+                withdrawn_at: withdrawn_on,
+            });
+        }
+        let everything_withdrawn = matches!(reader, Reader::Patient(_))
+            && !messages.is_empty()
+            && messages
+                .iter()
+                .all(|m| !matches!(m.content, MessageContent::Text(_)));
+        let subject = if everything_withdrawn {
+            None
+        } else {
+            open_text(key.as_ref(), &row.subject_sealed).await?
+        };
+        self.record_thread_view(reader, thread_id, &row, &messages, client)
+            .await?;
+        self.mark_read(reader, thread_id, &row, last_read, newest)
+            .await?;
+        Ok(ThreadView {
+            thread_id: thread_id.to_owned(),
+            organization_name: row.organization_name,
+            mailbox_name: row.mailbox.display_name,
+            subject,
+            messages,
+        })
+    }
+
+    /// Write before serve: the view of the thread and of each message shown is
+    /// committed before the content leaves.
+    async fn record_thread_view(
+        &self,
+        reader: &Reader,
+        thread_id: &str,
+        row: &ThreadRow,
+        messages: &[MessageView],
+        client: &Client,
+    ) -> Result<()> {
+        let org = &row.mailbox.organization_id;
+        let thread_viewed = AuditEvent::new(reader.actor(), Action::ThreadViewed, Outcome::Success)
+            .about(thread_id.to_owned())
+            .in_organization(org.clone());
+        let shown = messages
+            .iter()
+            .filter(|m| matches!(m.content, MessageContent::Text(_)))
+            .map(|m| {
+                AuditEvent::new(reader.actor(), Action::MessageViewed, Outcome::Success)
+                    .about(m.id.clone())
+                    .about(thread_id.to_owned())
+                    .in_organization(org.clone())
+            });
+        try_join_all(
+            std::iter::once(thread_viewed)
+                .chain(shown)
+                .map(|e| self.audit.record(client.stamp(e))),
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// Marks the thread read by `reader` up to its newest message, unless it
+    /// already was: a thread read again costs no write.
+    async fn mark_read(
+        &self,
+        reader: &Reader,
+        thread_id: &str,
+        row: &ThreadRow,
+        last_read: Option<i64>,
+        newest: Option<i64>,
+    ) -> Result<()> {
+        let reader_key = match reader {
+            Reader::Patient(id) => format!("patient:{id}"),
+            Reader::Staff(_) => format!("mailbox:{}", row.mailbox.id),
+        };
+        let Some(newest) = newest.filter(|n| last_read.is_none_or(|r| r < *n)) else {
+            return Ok(());
+        };
+        on_pool!(self.store, |pool| sqlx::query(
+            "INSERT INTO thread_reads (thread_id, reader, last_read_at) VALUES ($1, $2, $3) \
+             ON CONFLICT (thread_id, reader) DO UPDATE SET last_read_at = excluded.last_read_at \
+             WHERE thread_reads.last_read_at < excluded.last_read_at"
+        )
+        .bind(thread_id)
+        .bind(&reader_key)
+        .bind(newest)
+        .execute(pool)
+        .await
+        .map(drop))?;
+        Ok(())
+    }
+}
