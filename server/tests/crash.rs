@@ -12,7 +12,6 @@ mod support;
 use std::{
     collections::{BTreeMap, BTreeSet},
     io::{Read, Write},
-    path::Path,
     time::Duration,
 };
 
@@ -25,31 +24,13 @@ use portico_core::{
     vault::{RootKeyring, Vault},
 };
 use serde_json::{json, Value};
-use support::{eb3500, free_port, http_get, run_portico, wait_for, with_patient, Portico};
+use support::{
+    count, eb3500, free_port, http_get, portico_ok as portico, serve_on as serve, wait_for,
+    with_patient,
+};
 
 const MEMBERS: usize = 40;
 const LINES: usize = 2_600;
-
-/// Runs a `portico` command on the data directory; its standard output.
-fn portico(data: &Path, args: &[&str]) -> String {
-    let out = run_portico(data, args);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap().trim().to_owned()
-}
-
-fn serve(data: &Path, port: u16) -> Portico {
-    Portico::serve(&[
-        ("PORTICO_LISTEN", format!("127.0.0.1:{port}")),
-        ("PORTICO_DATA_DIR", data.display().to_string()),
-        // A short mail lease (about 7 s), so that notices the killed process
-        // had claimed are taken up again within the test.
-        ("PORTICO_SMTP_TIMEOUT", "1s".to_owned()),
-    ])
-}
 
 /// The newest upload as the plan's system sees it.
 fn newest_upload(port: u16, key: &str) -> Value {
@@ -67,13 +48,6 @@ async fn newest_upload_blocking(port: u16, key: &str) -> Value {
     tokio::task::spawn_blocking(move || newest_upload(port, &key))
         .await
         .unwrap()
-}
-
-async fn count(store: &Store, sql: &str) -> i64 {
-    let Store::Sqlite(pool) = store else {
-        unreachable!("a SQLite test")
-    };
-    sqlx::query_scalar(sql).fetch_one(pool).await.unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -10,10 +10,10 @@ use super::{
     check_text, mailbox, Mailbox, Messaging, Reader, Sender,
 };
 use crate::{
-    audit::{Action, Actor, AuditEvent, Outcome},
+    audit::{Action, Actor, AppendWithin, AuditEvent, Outcome},
     auth::{staff::StaffRole, Client},
     notify::{MailKind, StaffReplyPayload},
-    store::{new_id, now_ms, on_pool},
+    store::{multi_row::BeginWrite, new_id, now_ms, on_pool},
     vault::{KeyOwner, NormalizedEmail, Recipients},
     Error, Result,
 };
@@ -283,8 +283,21 @@ impl Messaging<'_> {
         let (author_kind, author_id) = (draft.author.kind(), draft.author.id());
         let mailbox = &draft.mailbox;
         let patient_id = &draft.patient_id;
+        let mut event =
+            AuditEvent::new(draft.author.actor(), Action::MessageSent, Outcome::Success)
+                .about(message_id.clone())
+                .about(thread_id.clone());
+        if new_thread {
+            event = event.about(patient_id.clone());
+        }
+        for id in ids_in_order(draft) {
+            event = event.about(id.to_owned());
+        }
+        let events = [client.stamp(event.in_organization(mailbox.organization_id.clone()))];
+        // The message and its audit event commit together: no crash leaves a
+        // message that was never recorded as sent.
         on_pool!(self.store, |pool| {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             if let Some(subject_sealed) = &subject_sealed {
                 sqlx::query(
                     "INSERT INTO threads (id, mailbox_id, patient_identity_id, subject_sealed, created_at, last_message_at) \
@@ -368,20 +381,10 @@ impl Messaging<'_> {
                         .await?;
                 }
             }
+            tx.append_audit(&events).await?;
             tx.commit().await
         })?;
-        let mut event =
-            AuditEvent::new(draft.author.actor(), Action::MessageSent, Outcome::Success)
-                .about(message_id.clone())
-                .about(thread_id.clone());
-        if new_thread {
-            event = event.about(patient_id.clone());
-        }
-        for id in ids_in_order(draft) {
-            event = event.about(id.to_owned());
-        }
-        let event = event.in_organization(mailbox.organization_id.clone());
-        self.audit.record(client.stamp(event)).await?;
+        self.audit.index_soon().await;
         Ok((thread_id, message_id))
     }
 

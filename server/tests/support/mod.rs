@@ -178,6 +178,37 @@ pub fn run_portico(data: &Path, args: &[&str]) -> std::process::Output {
         .expect("run portico")
 }
 
+/// Runs a `portico` command on `data` that must succeed; its standard output,
+/// trimmed.
+pub fn portico_ok(data: &Path, args: &[&str]) -> String {
+    let out = run_portico(data, args);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap().trim().to_owned()
+}
+
+/// `portico serve` on the data directory `data` at `port`, with a short mail
+/// lease (about 7 s), so that notices a killed process had claimed are taken
+/// up again within a test.
+pub fn serve_on(data: &Path, port: u16) -> Portico {
+    Portico::serve(&[
+        ("PORTICO_LISTEN", format!("127.0.0.1:{port}")),
+        ("PORTICO_DATA_DIR", data.display().to_string()),
+        ("PORTICO_SMTP_TIMEOUT", "1s".to_owned()),
+    ])
+}
+
+/// A count from a test's SQLite database.
+pub async fn count(store: &portico_core::store::Store, sql: &str) -> i64 {
+    let portico_core::store::Store::Sqlite(pool) = store else {
+        unreachable!("a SQLite test")
+    };
+    sqlx::query_scalar(sql).fetch_one(pool).await.unwrap()
+}
+
 /// A GET to the portal on `port` with one request header: status and body.
 pub fn http_get(port: u16, path: &str, header: (&str, &str)) -> (u16, String) {
     let agent: ureq::Agent = ureq::Agent::config_builder()
