@@ -11,8 +11,11 @@ MEMBERS=${MEMBERS:-5000}
 PORT=${PORT:-3190}
 cd "$(dirname "$0")/../.."
 
-cargo build --release --locked -p portico-server --bin portico
-BIN=$PWD/target/release/portico
+# BIN=path measures another build (an earlier commit's, to compare).
+if [ -z "${BIN:-}" ]; then
+  cargo build --release --locked -p portico-server --bin portico
+  BIN=$PWD/target/release/portico
+fi
 WORK=$(mktemp -d /tmp/portico-bench-eob.XXXXXX)
 server=""
 cleanup() {

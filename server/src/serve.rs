@@ -144,7 +144,9 @@ impl Server {
             Some(files) => Some((files.clone(), crate::tls::load(files)?)),
             None => None,
         };
-        let router = http::router(http::AppState::new(settings, services));
+        let bulk_store = services.store.for_bulk_writes().await?;
+        let router =
+            http::router(http::AppState::new(settings, services).with_bulk_store(bulk_store));
         Ok(Self {
             listener,
             router,

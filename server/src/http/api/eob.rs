@@ -97,7 +97,10 @@ fn publisher_for<'a>(
     upload: Option<&'a str>,
 ) -> Publisher<'a> {
     Publisher::new(
-        &state.store,
+        match upload {
+            Some(_) => &state.bulk_store,
+            None => &state.store,
+        },
         &state.vault,
         &state.audit,
         plan,
