@@ -8,7 +8,7 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 
 use super::{
-    passkeys::PasskeyManager,
+    passkeys::{PasskeyList, PasskeyManager},
     sign_in::{error_text, SignInPage},
     staff::StaffSignInPage,
 };
@@ -20,6 +20,7 @@ pub fn InboxPage() -> impl IntoView {
     // Made here, once: made inside the session's Suspense, it was made (and
     // the inbox read and audited) twice in each server render.
     let lines = Resource::new(|| (), |_| crate::messaging::inbox());
+    let passkeys = PasskeyList::new();
     view! {
         <Title text="Your messages"/>
         <Suspense fallback=|| view! { <p>"Loading…"</p> }>
@@ -32,7 +33,7 @@ pub fn InboxPage() -> impl IntoView {
                             <InboxList lines/>
                             <SignOutButtons/>
                         </section>
-                        <PasskeyManager/>
+                        <PasskeyManager list=passkeys/>
                     </SignedInArea>
                 }.into_any(),
                 Ok(None) => view! { <PleaseSignIn/> }.into_any(),

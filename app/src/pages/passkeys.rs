@@ -44,6 +44,29 @@ pub fn PasskeySignIn() -> impl IntoView {
     }
 }
 
+/// The signed-in person's passkey list, read again after each change. Make it
+/// outside a `Suspense` and hand it to [`PasskeyManager`]: made inside, it is
+/// made (and read) once for each time the server renders the children.
+#[derive(Clone, Copy)]
+pub struct PasskeyList {
+    changed: RwSignal<u32>,
+    keys: Resource<Result<Vec<PasskeyView>, ServerFnError>>,
+}
+
+impl PasskeyList {
+    pub fn new() -> Self {
+        let changed = RwSignal::new(0u32);
+        let keys = Resource::new(move || changed.get(), |_| passkey_list());
+        Self { changed, keys }
+    }
+}
+
+impl Default for PasskeyList {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 /// The signed-in person's passkeys, with adding (offered when there are none),
 /// renaming and removing.
 #[component]
@@ -51,9 +74,12 @@ pub fn PasskeyManager(
     /// Called after a passkey is added (enrollment goes on to the staff home).
     #[prop(optional, into)]
     on_added: Option<Callback<()>>,
+    /// The list, made outside any `Suspense` (see [`PasskeyList`]).
+    #[prop(optional)]
+    list: Option<PasskeyList>,
 ) -> impl IntoView {
-    let (changed, set_changed) = signal(0u32);
-    let keys = Resource::new(move || changed.get(), |_| passkey_list());
+    let PasskeyList { changed, keys } = list.unwrap_or_default();
+    let set_changed = changed;
     let (problem, set_problem) = signal(None::<String>);
     let (name, set_name) = signal("My device".to_owned());
     let (busy, set_busy) = signal(false);

@@ -8,7 +8,7 @@ use leptos_router::hooks::{use_navigate, use_params_map};
 
 use super::{
     inbox::{SignOutButtons, SignedInArea},
-    passkeys::{PasskeyManager, PasskeySignIn},
+    passkeys::{PasskeyList, PasskeyManager, PasskeySignIn},
     sign_in::error_text,
 };
 use crate::auth::{
@@ -115,6 +115,7 @@ pub fn StaffSignInPage() -> impl IntoView {
 #[component]
 pub fn StaffHomePage() -> impl IntoView {
     let home = Resource::new(|| (), |_| staff_home());
+    let passkeys = PasskeyList::new();
     view! {
         <Title text="Staff"/>
         <Suspense fallback=|| view! { <p>"Loading…"</p> }>
@@ -134,7 +135,7 @@ pub fn StaffHomePage() -> impl IntoView {
                                 <Compose/>
                                 <SignOutButtons/>
                             </section>
-                            <PasskeyManager/>
+                            <PasskeyManager list=passkeys/>
                         </SignedInArea>
                     }.into_any()
                 }
