@@ -144,9 +144,7 @@ impl Server {
             Some(files) => Some((files.clone(), crate::tls::load(files)?)),
             None => None,
         };
-        let bulk_store = services.store.for_bulk_writes().await?;
-        let router =
-            http::router(http::AppState::new(settings, services).with_bulk_store(bulk_store));
+        let router = http::router(http::AppState::new(settings, services));
         Ok(Self {
             listener,
             router,

@@ -25,8 +25,8 @@ use portico_core::{
 };
 use serde_json::{json, Value};
 use support::{
-    count, eb3500, free_port, http_get, portico_ok as portico, serve_on as serve, wait_for,
-    with_patient,
+    count, eb3500, free_port, http_get, portico_ok as portico, serve_on_async, wait_for,
+    wait_until_outbox_sent, with_patient,
 };
 
 const MEMBERS: usize = 40;
@@ -71,12 +71,7 @@ async fn a_bulk_upload_killed_midway_keeps_whole_batches_only() {
         &["apikey", "create", "--org", &plan, "--scope", "eob:publish"],
     );
     let port = free_port();
-    let mut server = tokio::task::spawn_blocking({
-        let data = data.clone();
-        move || serve(&data, port)
-    })
-    .await
-    .unwrap();
+    let mut server = serve_on_async(&data, port).await;
 
     // More than two batches of lines, sent without ending the body.
     let mut body = Vec::new();
@@ -120,12 +115,7 @@ async fn a_bulk_upload_killed_midway_keeps_whole_batches_only() {
     );
 
     // Restarted on the same data.
-    let server = tokio::task::spawn_blocking({
-        let data = data.clone();
-        move || serve(&data, port)
-    })
-    .await
-    .unwrap();
+    let server = serve_on_async(&data, port).await;
     let store = migrated_store(&sqlite_url(&data)).await;
     let eobs = count(&store, "SELECT COUNT(*) FROM eobs").await;
     let (counted, accepted): (i64, i64) = {
@@ -220,20 +210,7 @@ async fn a_bulk_upload_killed_midway_keeps_whole_batches_only() {
     .await;
     assert_eq!(notices, members.len() as i64);
     let outbox = data.join("outbox");
-    let sent = tokio::task::spawn_blocking({
-        let store = store.clone();
-        let rt = tokio::runtime::Handle::current();
-        move || {
-            wait_for("every notice to be sent", Duration::from_secs(60), || {
-                let left = rt.block_on(count(
-                    &store,
-                    "SELECT COUNT(*) FROM outbox WHERE sent_at IS NULL",
-                ));
-                (left == 0).then_some(())
-            })
-        }
-    });
-    sent.await.unwrap();
+    wait_until_outbox_sent(&store).await;
     let mut files: BTreeMap<String, usize> = BTreeMap::new();
     for entry in std::fs::read_dir(&outbox).unwrap().flatten() {
         *files

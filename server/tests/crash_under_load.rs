@@ -27,7 +27,7 @@ use portico_core::{
     vault::{RootKeyring, Vault},
 };
 use serde_json::{json, Value};
-use support::{count, free_port, portico_ok, serve_on, wait_for};
+use support::{count, free_port, portico_ok, serve_on_async, wait_for, wait_until_outbox_sent};
 
 const PATIENTS: usize = 4;
 const SENDERS: usize = 3;
@@ -162,12 +162,7 @@ async fn a_kill_under_load_loses_no_acknowledged_message_and_no_served_view() {
         ],
     );
     let port = free_port();
-    let mut server = tokio::task::spawn_blocking({
-        let data = data.clone();
-        move || serve_on(&data, port)
-    })
-    .await
-    .unwrap();
+    let mut server = serve_on_async(&data, port).await;
 
     // The load: senders through the API, readers of threads and statements.
     let acked: Acknowledged = Arc::default();
@@ -214,12 +209,7 @@ async fn a_kill_under_load_loses_no_acknowledged_message_and_no_served_view() {
     let served = served.load(Ordering::SeqCst);
 
     // Restarted on the same data: its notices go out.
-    let server = tokio::task::spawn_blocking({
-        let data = data.clone();
-        move || serve_on(&data, port)
-    })
-    .await
-    .unwrap();
+    let server = serve_on_async(&data, port).await;
 
     // Every acknowledged message is there and opens for its patient as sent.
     let keyring = RootKeyring::open(&data, None).unwrap();
@@ -312,21 +302,7 @@ async fn a_kill_under_load_loses_no_acknowledged_message_and_no_served_view() {
         mailbox_messages,
         "a notice per thread"
     );
-    tokio::task::spawn_blocking({
-        let store = store.clone();
-        let rt = tokio::runtime::Handle::current();
-        move || {
-            wait_for("every notice to be sent", Duration::from_secs(60), || {
-                let left = rt.block_on(count(
-                    &store,
-                    "SELECT COUNT(*) FROM outbox WHERE sent_at IS NULL",
-                ));
-                (left == 0).then_some(())
-            })
-        }
-    })
-    .await
-    .unwrap();
+    wait_until_outbox_sent(&store).await;
     let emails: BTreeSet<String> = std::fs::read_dir(data.join("outbox"))
         .unwrap()
         .flatten()

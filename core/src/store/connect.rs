@@ -31,13 +31,6 @@ fn is_busy(error: &sqlx::Error) -> bool {
         .is_some_and(|code| code & 0xff == 5)
 }
 
-/// How much of a SQLite database file is mapped into memory (pages count in
-/// the process's memory only while the OS keeps them cached).
-const MMAP_SIZE: u64 = 1 << 30;
-
-/// Connections of the bulk-write pool ([`Store::for_bulk_writes`]).
-const BULK_CONNECTIONS: u32 = 4;
-
 impl Store {
     /// Opens a pool for the address: WAL, foreign keys and a busy timeout on SQLite
     /// (creating the file when missing).
@@ -56,12 +49,7 @@ impl Store {
                 .journal_mode(SqliteJournalMode::Wal)
                 .synchronous(SqliteSynchronous::Full)
                 .foreign_keys(true)
-                .busy_timeout(ACQUIRE_TIMEOUT)
-                // Reads straight from the file's pages in the OS cache: every
-                // commit (the audit log's, several a second) empties each
-                // connection's own page cache, and reading the pages back one
-                // pread at a time cost more than the queries themselves.
-                .pragma("mmap_size", MMAP_SIZE.to_string());
+                .busy_timeout(ACQUIRE_TIMEOUT);
             let pool_options = SqlitePoolOptions::new()
                 .max_connections(8)
                 .acquire_timeout(ACQUIRE_TIMEOUT)
@@ -82,27 +70,6 @@ impl Store {
                     Err(e) => return Err(e.into()),
                     Ok(pool) => return Ok(Store::Sqlite(pool)),
                 }
-            }
-        }
-    }
-
-    /// A pool for bulk writes (EOB uploads) beside this one. On SQLite: a few
-    /// connections of its own that read without the memory map, so that an
-    /// upload of a hundred thousand EOBs does not map every page it passes
-    /// into the process (page views read a small hot set; an upload touches
-    /// most of the file). On PostgreSQL: this pool.
-    pub async fn for_bulk_writes(&self) -> Result<Store> {
-        match self {
-            Store::Postgres(_) => Ok(self.clone()),
-            Store::Sqlite(pool) => {
-                let options = (*pool.connect_options()).clone().pragma("mmap_size", "0");
-                let pool = SqlitePoolOptions::new()
-                    .max_connections(BULK_CONNECTIONS)
-                    .acquire_timeout(ACQUIRE_TIMEOUT)
-                    .test_before_acquire(false)
-                    .connect_with(options)
-                    .await?;
-                Ok(Store::Sqlite(pool))
             }
         }
     }
@@ -156,42 +123,4 @@ async fn lock_beside(db: PathBuf) -> Result<File> {
     .map_err(|e| std::io::Error::other(e.to_string()))
     .and_then(|r| r)
     .map_err(|source| Error::Io { what, source })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::config::Settings;
-
-    async fn mapped_bytes(store: &Store) -> i64 {
-        let Store::Sqlite(pool) = store else {
-            unreachable!("SQLite")
-        };
-        sqlx::query_scalar("PRAGMA mmap_size")
-            .fetch_one(pool)
-            .await
-            .unwrap()
-    }
-
-    #[tokio::test]
-    async fn page_views_read_the_file_mapped_and_bulk_uploads_do_not() {
-        let dir = tempfile::tempdir().unwrap();
-        let url = format!("sqlite://{}", dir.path().join("portico.db").display());
-        let settings = Settings::load(None, [("PORTICO_DATABASE_URL".to_owned(), url)]).unwrap();
-        let store = Store::connect(&settings.database_url).await.unwrap();
-        let bulk = store.for_bulk_writes().await.unwrap();
-        assert_eq!(mapped_bytes(&store).await, MMAP_SIZE as i64);
-        assert_eq!(mapped_bytes(&bulk).await, 0);
-        // The same database: what one writes, the other reads.
-        store.migrate().await.unwrap();
-        let Store::Sqlite(pool) = &bulk else {
-            unreachable!()
-        };
-        let tables: i64 =
-            sqlx::query_scalar("SELECT COUNT(*) FROM sqlite_master WHERE name = 'audit_events'")
-                .fetch_one(pool)
-                .await
-                .unwrap();
-        assert_eq!(tables, 1);
-    }
 }

@@ -36,9 +36,6 @@ use crate::serve::Services;
 pub struct AppState {
     pub leptos_options: LeptosOptions,
     pub store: Store,
-    /// Where bulk EOB uploads write (see [`Store::for_bulk_writes`]); the
-    /// same pool as `store` unless [`AppState::with_bulk_store`] set one.
-    pub bulk_store: Store,
     pub vault: Arc<Vault>,
     pub audit: AuditLog,
     pub passkeys: Arc<Passkeys>,
@@ -51,7 +48,6 @@ impl AppState {
     pub fn new(settings: Settings, services: Services) -> Self {
         Self {
             leptos_options: leptos_options(&settings),
-            bulk_store: services.store.clone(),
             store: services.store,
             vault: services.vault,
             audit: services.audit,
@@ -60,12 +56,6 @@ impl AppState {
             capacity: capacity::Capacity::new(&settings),
             settings: Arc::new(settings),
         }
-    }
-
-    /// Bulk uploads write through `store` instead.
-    pub fn with_bulk_store(mut self, store: Store) -> Self {
-        self.bulk_store = store;
-        self
     }
 }
 

@@ -201,6 +201,31 @@ pub fn serve_on(data: &Path, port: u16) -> Portico {
     ])
 }
 
+/// [`serve_on`], from async code.
+pub async fn serve_on_async(data: &Path, port: u16) -> Portico {
+    let data = data.to_owned();
+    tokio::task::spawn_blocking(move || serve_on(&data, port))
+        .await
+        .unwrap()
+}
+
+/// Waits (up to a minute) until a test's SQLite outbox has nothing left unsent.
+pub async fn wait_until_outbox_sent(store: &portico_core::store::Store) {
+    let store = store.clone();
+    let rt = tokio::runtime::Handle::current();
+    tokio::task::spawn_blocking(move || {
+        wait_for("every notice to be sent", Duration::from_secs(60), || {
+            let left = rt.block_on(count(
+                &store,
+                "SELECT COUNT(*) FROM outbox WHERE sent_at IS NULL",
+            ));
+            (left == 0).then_some(())
+        })
+    })
+    .await
+    .unwrap()
+}
+
 /// A count from a test's SQLite database.
 pub async fn count(store: &portico_core::store::Store, sql: &str) -> i64 {
     let portico_core::store::Store::Sqlite(pool) = store else {

@@ -97,10 +97,7 @@ fn publisher_for<'a>(
     upload: Option<&'a str>,
 ) -> Publisher<'a> {
     Publisher::new(
-        match upload {
-            Some(_) => &state.bulk_store,
-            None => &state.store,
-        },
+        &state.store,
         &state.vault,
         &state.audit,
         plan,
