@@ -59,10 +59,7 @@ async fn request(
     body: Vec<u8>,
 ) -> Reply {
     tokio::task::spawn_blocking(move || {
-        let agent: ureq::Agent = ureq::Agent::config_builder()
-            .http_status_as_error(false)
-            .build()
-            .into();
+        let agent = support::agent();
         let mut req = ureq::http::Request::builder().method(method).uri(&url);
         for (name, value) in &headers {
             req = req.header(*name, value);

@@ -4,6 +4,8 @@
 //! debug, database statements included) nor the database file ever hold a
 //! message's subject or body, even from requests that were refused.
 
+mod support;
+
 use std::{
     io::{BufRead, BufReader, Read},
     path::Path,
@@ -86,10 +88,7 @@ fn terminate(child: &mut Child) {
 
 /// POSTs `body` as JSON with `secret` as the bearer; the status and body.
 fn send(base: &str, secret: &str, body: &str) -> (u16, String) {
-    let agent: ureq::Agent = ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .build()
-        .into();
+    let agent = support::agent();
     let mut res = agent
         .post(format!("{base}/api/v1/messages"))
         .header("authorization", format!("Bearer {secret}"))

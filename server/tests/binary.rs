@@ -1,5 +1,7 @@
 //! The `portico` binary as an operator runs it: bad settings, logs, shutdown.
 
+mod support;
+
 use std::{
     io::{BufRead, BufReader, Read},
     process::{Command, Stdio},
@@ -135,10 +137,7 @@ fn terminate(child: &mut std::process::Child) -> std::process::ExitStatus {
 fn logs_carry_request_ids_but_never_query_strings_or_concrete_paths() {
     let dir = tempfile::tempdir().unwrap();
     let (mut child, base, mut stdout) = serve(&dir.path().join("data"));
-    let agent: ureq::Agent = ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .build()
-        .into();
+    let agent = support::agent();
     let res = agent
         .get(format!(
             "{base}/open/TOKEN-MARKER-8f1c?subject=PHI-MARKER-ecg"

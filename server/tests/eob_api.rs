@@ -132,10 +132,7 @@ impl Portal {
         let url = format!("{}{path}", self.base);
         let (key, content_type) = (key.to_owned(), content_type.to_owned());
         tokio::task::spawn_blocking(move || {
-            let agent: ureq::Agent = ureq::Agent::config_builder()
-                .http_status_as_error(false)
-                .build()
-                .into();
+            let agent = support::agent();
             let req = ureq::http::Request::builder()
                 .method(method)
                 .uri(&url)
@@ -514,18 +511,31 @@ async fn past_capacity_requests_are_refused_with_retry_after() {
     // the health check is refused.
     let dir = tempfile::tempdir().unwrap();
     let store = migrated_store(&sqlite_url(dir.path())).await;
-    let portal = Portal::start_with(store, &[("PORTICO_MAX_REQUESTS_IN_FLIGHT", "1")]).await;
+    let portal =
+        Portal::start_with(store.clone(), &[("PORTICO_MAX_REQUESTS_IN_FLIGHT", "1")]).await;
     let finish = portal.held_bulk(&line);
-    let mut refused = None;
+    // Asking the portal would race the held upload for the one slot, so the
+    // test reads the database to know the upload holds it.
+    let mut holding = false;
     for _ in 0..500 {
-        let reply = portal.uploads().await;
-        if reply.status == 503 {
-            refused = Some(reply);
+        let receiving = support::count(
+            &store,
+            "SELECT COUNT(*) FROM eob_uploads WHERE state = 'receiving'",
+        )
+        .await;
+        if receiving == 1 {
+            holding = true;
             break;
         }
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
-    let refused = refused.expect("a request beside the held upload is refused");
+    assert!(holding, "the held upload is under way");
+    let refused = portal.uploads().await;
+    assert_eq!(
+        refused.status, 503,
+        "a request beside the held upload is refused: {}",
+        refused.body
+    );
     assert_eq!(refused.retry_after, "5");
     assert_eq!(refused.content_type, "application/problem+json");
     assert!(refused.body.contains("at capacity"), "{}", refused.body);

@@ -25,10 +25,7 @@ struct Page {
 /// the tests, so the test build shares the server's dependency features).
 async fn fetch(url: String) -> Page {
     tokio::task::spawn_blocking(move || {
-        let agent: ureq::Agent = ureq::Agent::config_builder()
-            .http_status_as_error(false)
-            .build()
-            .into();
+        let agent = support::agent();
         let mut res = agent.get(&url).call().expect("the server answers");
         Page {
             status: res.status().as_u16(),
@@ -247,10 +244,7 @@ async fn post_form_with_cookie(
     cookie: Option<String>,
 ) -> (u16, Vec<String>, String) {
     tokio::task::spawn_blocking(move || {
-        let agent: ureq::Agent = ureq::Agent::config_builder()
-            .http_status_as_error(false)
-            .build()
-            .into();
+        let agent = support::agent();
         let mut req = agent.post(&url).header("origin", origin);
         if let Some(cookie) = &cookie {
             req = req.header("cookie", cookie);

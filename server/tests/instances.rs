@@ -30,10 +30,7 @@ fn post(
     form: &[(&str, &str)],
     cookie: Option<&str>,
 ) -> (u16, Option<String>, String) {
-    let agent: ureq::Agent = ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .build()
-        .into();
+    let agent = support::agent();
     let mut req = agent
         .post(format!("http://127.0.0.1:{port}{path}"))
         .header("origin", ORIGIN);

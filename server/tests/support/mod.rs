@@ -234,12 +234,17 @@ pub async fn count(store: &portico_core::store::Store, sql: &str) -> i64 {
     sqlx::query_scalar(sql).fetch_one(pool).await.unwrap()
 }
 
-/// A GET to the portal on `port` with one request header: status and body.
-pub fn http_get(port: u16, path: &str, header: (&str, &str)) -> (u16, String) {
-    let agent: ureq::Agent = ureq::Agent::config_builder()
+/// An HTTP client that hands back error statuses as answers, for tests to check.
+pub fn agent() -> ureq::Agent {
+    ureq::Agent::config_builder()
         .http_status_as_error(false)
         .build()
-        .into();
+        .into()
+}
+
+/// A GET to the portal on `port` with one request header: status and body.
+pub fn http_get(port: u16, path: &str, header: (&str, &str)) -> (u16, String) {
+    let agent = agent();
     let mut res = agent
         .get(format!("http://127.0.0.1:{port}{path}"))
         .header(header.0, header.1)
