@@ -97,6 +97,28 @@ async fn postgres_migrates_concurrently_and_round_trips() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_connections_never_jit_compile_a_query() {
+    let db = ThrowawayPostgres::create().await;
+    let store = migrated_store(&db.url()).await;
+    let Store::Postgres(pool) = &store else {
+        unreachable!()
+    };
+    // Every connection of the pool, not just the first one handed out.
+    let mut held = Vec::new();
+    for _ in 0..3 {
+        let mut conn = pool.acquire().await.unwrap();
+        let jit: String = sqlx::query_scalar("SHOW jit")
+            .fetch_one(&mut *conn)
+            .await
+            .unwrap();
+        assert_eq!(jit, "off");
+        held.push(conn);
+    }
+    drop(held);
+    store.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_closed_store_fails_its_ping() {
     let dir = tempfile::tempdir().unwrap();
     let store = migrated_store(&sqlite_url(dir.path())).await;
