@@ -135,27 +135,47 @@ pub(crate) fn SignedInArea(
             on_cleanup(move || handle.clear());
         }
     });
+    // At the timeout the content goes at once, and the server is told to end
+    // the session rather than left to notice on its own clock, which may run
+    // a moment behind the page's. The notice shows once the server answered.
+    let end = ServerAction::<SignOut>::new();
+    let (ended, set_ended) = signal(false);
     Effect::new(move |_| {
-        if remaining.get() <= 0 {
+        if remaining.get() <= 0 && !expired.get_untracked() {
             set_expired.set(true);
+            end.dispatch(SignOut {});
+        }
+    });
+    Effect::new(move |_| {
+        if end.value().get().is_some() {
+            set_ended.set(true);
         }
     });
     let stay = ServerAction::<StaySignedIn>::new();
     Effect::new(move |_| match stay.value().get() {
         Some(Ok(true)) => set_remaining.set(full),
-        Some(Ok(false)) => set_expired.set(true),
+        Some(Ok(false)) => {
+            set_expired.set(true);
+            set_ended.set(true);
+        }
         _ => {}
     });
     let warn = move || !expired.get() && remaining.get() <= warning_lead(idle_secs);
-    let inactivity = inactivity_text(idle_secs);
+    let notice = format!(
+        "You were signed out after {} of inactivity, to keep your information safe.",
+        inactivity_text(idle_secs)
+    );
     view! {
         <Show
             when=move || !expired.get()
-            fallback=move || view! {
-                <p class="notice" role="status">
-                    {format!("You were signed out after {inactivity} of inactivity, to keep your information safe.")}
-                </p>
-                {if staff { view! { <StaffSignInPage/> }.into_any() } else { view! { <SignInPage/> }.into_any() }}
+            fallback=move || {
+                let notice = notice.clone();
+                view! {
+                    <Show when=move || ended.get()>
+                        <p class="notice" role="status">{notice.clone()}</p>
+                    </Show>
+                    {if staff { view! { <StaffSignInPage/> }.into_any() } else { view! { <SignInPage/> }.into_any() }}
+                }
             }
         >
             {children()}
