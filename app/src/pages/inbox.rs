@@ -139,27 +139,21 @@ pub(crate) fn SignedInArea(
     // the session rather than left to notice on its own clock, which may run
     // a moment behind the page's. The notice shows once the server answered.
     let end = ServerAction::<SignOut>::new();
-    let (ended, set_ended) = signal(false);
     Effect::new(move |_| {
         if remaining.get() <= 0 && !expired.get_untracked() {
             set_expired.set(true);
             end.dispatch(SignOut {});
         }
     });
-    Effect::new(move |_| {
-        if end.value().get().is_some() {
-            set_ended.set(true);
-        }
-    });
     let stay = ServerAction::<StaySignedIn>::new();
     Effect::new(move |_| match stay.value().get() {
         Some(Ok(true)) => set_remaining.set(full),
-        Some(Ok(false)) => {
-            set_expired.set(true);
-            set_ended.set(true);
-        }
+        Some(Ok(false)) => set_expired.set(true),
         _ => {}
     });
+    // Ended on the server: it answered the sign-out, or said the session was gone.
+    let ended =
+        move || end.value().get().is_some() || matches!(stay.value().get(), Some(Ok(false)));
     let warn = move || !expired.get() && remaining.get() <= warning_lead(idle_secs);
     let notice = format!(
         "You were signed out after {} of inactivity, to keep your information safe.",
@@ -171,7 +165,7 @@ pub(crate) fn SignedInArea(
             fallback=move || {
                 let notice = notice.clone();
                 view! {
-                    <Show when=move || ended.get()>
+                    <Show when=ended>
                         <p class="notice" role="status">{notice.clone()}</p>
                     </Show>
                     {if staff { view! { <StaffSignInPage/> }.into_any() } else { view! { <SignInPage/> }.into_any() }}

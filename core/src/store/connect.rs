@@ -78,6 +78,16 @@ impl Store {
         }
     }
 
+    /// On PostgreSQL, refreshes the query planner's statistics, as autovacuum
+    /// does some time after a bulk load (and never where it is turned off). On
+    /// SQLite nothing: a running portal never gathers statistics there either.
+    pub async fn analyze(&self) -> Result<()> {
+        if let Store::Postgres(pool) = self {
+            sqlx::query("ANALYZE").execute(pool).await?;
+        }
+        Ok(())
+    }
+
     /// Applies every migration not yet applied. Safe when several processes start
     /// at once: PostgreSQL serializes them with an advisory lock (sqlx takes it);
     /// on SQLite an exclusive lock on a file beside the database does the same.
@@ -92,18 +102,6 @@ impl Store {
                 };
                 SQLITE_MIGRATIONS.run(pool).await?;
             }
-        }
-        Ok(())
-    }
-}
-
-impl Store {
-    /// On PostgreSQL, refreshes the query planner's statistics, as autovacuum
-    /// does some time after a bulk load (and never where it is turned off). On
-    /// SQLite nothing: a running portal never gathers statistics there either.
-    pub async fn analyze(&self) -> Result<()> {
-        if let Store::Postgres(pool) = self {
-            sqlx::query("ANALYZE").execute(pool).await?;
         }
         Ok(())
     }
