@@ -1,14 +1,15 @@
 //! The id index (`audit_ids`): which events name a given id, filled behind the
-//! chain in large batches.
+//! chain in steps.
 //!
 //! Appending an event must be fast, and an index on people's ids is made of
 //! scattered keys: each id touched costs a page write at commit. Writing the
 //! index in every small group-commit transaction cut the append rate by four
-//! fifths, so the writer fills it after the fact instead, a few thousand events
-//! at a time ([`index_pending`]), in its own transaction. `audit_ids` is derived
-//! data: the ids are also in `audit_events`, which the hash chain covers, and
-//! readers ([`read`](super::read)) look at the not-yet-indexed tail of
-//! `audit_events` directly, so no answer lags behind the log.
+//! fifths, so the writer fills it after the fact instead, in steps of a
+//! thousand events taken between its batches ([`index_pending`]), each in its
+//! own transaction. `audit_ids` is derived data: the ids are also in
+//! `audit_events`, which the hash chain covers, and readers
+//! ([`read`](super::read)) look at the not-yet-indexed tail of `audit_events`
+//! directly, so no answer lags behind the log.
 //!
 //! Several writers (instances on one PostgreSQL) may index at once: the
 //! `audit_index_state` row is locked for the whole transaction, so each event is
@@ -23,7 +24,7 @@ use crate::{
     Result,
 };
 
-/// The most events indexed in one transaction.
+/// The most events indexed in one transaction by [`index_all`] (start-up, tests).
 pub const INDEX_BATCH_MAX: i64 = 8192;
 
 const SELECT_TAIL: &str = "SELECT seq, actor_id, subject_ids FROM audit_events \
@@ -73,16 +74,16 @@ pub async fn indexed_through(store: &Store) -> Result<i64> {
     Ok(through)
 }
 
-/// Indexes up to [`INDEX_BATCH_MAX`] events past the index's reach, in one
-/// transaction, and returns how many it indexed (0 when the index is complete).
-pub async fn index_pending(store: &Store) -> Result<u64> {
+/// Indexes up to `max` events past the index's reach, in one transaction, and
+/// returns how many it indexed (0 when the index is complete).
+pub async fn index_pending(store: &Store, max: i64) -> Result<u64> {
     macro_rules! index_on {
         ($tx:ident, $begin:expr, $lock_sql:expr, $inserts:expr) => {{
             let mut $tx = $begin.await?;
             let through: i64 = sqlx::query_scalar($lock_sql).fetch_one(&mut *$tx).await?;
             let tail = sqlx::query(SELECT_TAIL)
                 .bind(through)
-                .bind(INDEX_BATCH_MAX)
+                .bind(max)
                 .fetch_all(&mut *$tx)
                 .await?;
             let Some(last) = tail.last() else {
@@ -141,7 +142,7 @@ pub async fn index_pending(store: &Store) -> Result<u64> {
 pub async fn index_all(store: &Store) -> Result<u64> {
     let mut total = 0;
     loop {
-        match index_pending(store).await? {
+        match index_pending(store, INDEX_BATCH_MAX).await? {
             0 => return Ok(total),
             n => total += n,
         }
