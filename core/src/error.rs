@@ -10,6 +10,9 @@ pub enum Error {
     /// The database could not be reached or refused a statement.
     #[error("database: {0}")]
     Database(#[from] sqlx::Error),
+    /// A SQLite read made in place (see `store::sync_read`) failed.
+    #[error("database: {0}")]
+    DatabaseRead(#[from] rusqlite::Error),
     /// The schema could not be brought up to date.
     #[error("migration: {0}")]
     Migration(#[from] sqlx::migrate::MigrateError),

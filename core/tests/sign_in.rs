@@ -432,4 +432,8 @@ async fn sessions_expire_and_end_everywhere(env: Env) {
     );
     sessions.delete(&[3; 32]).await.unwrap();
     assert_eq!(sessions.load(&[3; 32]).await.unwrap(), None);
+    // A closed store answers no session, not even one it could still read.
+    sessions.save(&record(6, None, far)).await.unwrap();
+    env.store.close().await;
+    assert!(sessions.load(&[6; 32]).await.is_err());
 }

@@ -126,3 +126,34 @@ async fn a_closed_store_fails_its_ping() {
     store.close().await;
     assert!(store.ping().await.is_err());
 }
+
+/// Commits never checkpoint the write-ahead log themselves (a commit that did
+/// held up every view waiting for its audit event); the store's own PASSIVE
+/// checkpoint copies the log into the database file instead.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_commits_leave_checkpoints_to_the_store() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = migrated_store(&sqlite_url(dir.path())).await;
+    let Store::Sqlite(pool) = &store else {
+        unreachable!()
+    };
+    let mut held = Vec::new();
+    for _ in 0..3 {
+        let mut conn = pool.acquire().await.unwrap();
+        let pages: i64 = sqlx::query_scalar("PRAGMA wal_autocheckpoint")
+            .fetch_one(&mut *conn)
+            .await
+            .unwrap();
+        assert_eq!(pages, 0, "a commit on this connection would checkpoint");
+        held.push(conn);
+    }
+    drop(held);
+    round_trip(&store).await;
+    let done = store
+        .checkpoint()
+        .await
+        .unwrap()
+        .expect("SQLite checkpoints");
+    assert!(done.log_frames > 0, "the writes went to the log");
+    assert_eq!(done.copied_frames, done.log_frames);
+}

@@ -59,15 +59,26 @@ impl SessionRecords<'_> {
 
     /// The session, unless it is unknown or expired.
     pub async fn load(&self, id_hash: &[u8; 32]) -> Result<Option<SessionRecord>> {
-        let row: Option<(Option<String>, String, i64)> = on_pool!(self.0, |pool| {
-            sqlx::query_as(
-            "SELECT person, data, expires_at FROM sessions WHERE id_hash = $1 AND expires_at > $2"
-        )
-        .bind(id_hash.as_slice())
-        .bind(now_ms())
-        .fetch_optional(pool)
-        .await
-        })?;
+        const SQL: &str =
+            "SELECT person, data, expires_at FROM sessions WHERE id_hash = $1 AND expires_at > $2";
+        let row: Option<(Option<String>, String, i64)> = match self.0.sync_readers() {
+            // Read in place (every request makes this read first).
+            Some(readers) => readers.read(|conn| {
+                use rusqlite::OptionalExtension;
+                conn.prepare_cached(SQL)?
+                    .query_row((id_hash.as_slice(), now_ms()), |r| {
+                        Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+                    })
+                    .optional()
+            })?,
+            None => on_pool!(self.0, |pool| {
+                sqlx::query_as(SQL)
+                    .bind(id_hash.as_slice())
+                    .bind(now_ms())
+                    .fetch_optional(pool)
+                    .await
+            })?,
+        };
         Ok(row.map(|(person, data, expires_at)| SessionRecord {
             id_hash: *id_hash,
             person,

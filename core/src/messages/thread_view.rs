@@ -47,6 +47,41 @@ struct ViewRow {
     file_size: Option<i64>,
 }
 
+impl ViewRow {
+    /// The same row, read in place on SQLite, column by column of [`VIEW_SQL`].
+    fn from_sqlite(r: &rusqlite::Row<'_>) -> rusqlite::Result<Self> {
+        Ok(ViewRow {
+            thread: ThreadColumns {
+                mailbox_id: r.get("mailbox_id")?,
+                patient_id: r.get("patient_id")?,
+                subject_sealed: r.get("subject_sealed")?,
+                organization_id: r.get("organization_id")?,
+                mailbox_name: r.get("mailbox_name")?,
+                mailbox_kind: r.get("mailbox_kind")?,
+                organization_name: r.get("organization_name")?,
+            },
+            patient_last_read: r.get("patient_last_read")?,
+            mailbox_last_read: r.get("mailbox_last_read")?,
+            patient_key_secret: r.get("patient_key_secret")?,
+            patient_key_version: r.get("patient_key_version")?,
+            patient_key_erased: r.get("patient_key_erased")?,
+            mailbox_key_secret: r.get("mailbox_key_secret")?,
+            mailbox_key_version: r.get("mailbox_key_version")?,
+            mailbox_key_erased: r.get("mailbox_key_erased")?,
+            message_id: r.get("message_id")?,
+            author_kind: r.get("author_kind")?,
+            body_sealed: r.get("body_sealed")?,
+            sent_at: r.get("sent_at")?,
+            expires_at: r.get("expires_at")?,
+            revoked_at: r.get("revoked_at")?,
+            file_id: r.get("file_id")?,
+            file_name_sealed: r.get("file_name_sealed")?,
+            file_type: r.get("file_type")?,
+            file_size: r.get("file_size")?,
+        })
+    }
+}
+
 static VIEW_SQL: LazyLock<String> = LazyLock::new(|| {
     format!(
         "SELECT {THREAD_COLUMNS}, \
@@ -158,12 +193,20 @@ impl Messaging<'_> {
         thread_id: &str,
         client: &Client,
     ) -> Result<ThreadView> {
-        let rows: Vec<ViewRow> = on_pool!(self.store, |pool| {
-            sqlx::query_as(VIEW_SQL.as_str())
-                .bind(thread_id)
-                .fetch_all(pool)
-                .await
-        })?;
+        let rows: Vec<ViewRow> = match self.store.sync_readers() {
+            // Read in place: the page read most (see store::sync_read).
+            Some(readers) => readers.read(|conn| {
+                conn.prepare_cached(VIEW_SQL.as_str())?
+                    .query_map([thread_id], ViewRow::from_sqlite)?
+                    .collect()
+            })?,
+            None => on_pool!(self.store, |pool| {
+                sqlx::query_as(VIEW_SQL.as_str())
+                    .bind(thread_id)
+                    .fetch_all(pool)
+                    .await
+            })?,
+        };
         let Loaded {
             thread: row,
             patient_last_read,

@@ -53,7 +53,9 @@ impl Store {
                 .journal_mode(SqliteJournalMode::Wal)
                 .synchronous(SqliteSynchronous::Full)
                 .foreign_keys(true)
-                .busy_timeout(ACQUIRE_TIMEOUT);
+                .busy_timeout(ACQUIRE_TIMEOUT)
+                // Checkpoints run beside the commits, not inside them (see checkpoint.rs).
+                .pragma("wal_autocheckpoint", "0");
             let pool_options = SqlitePoolOptions::new()
                 .max_connections(8)
                 .acquire_timeout(ACQUIRE_TIMEOUT)
@@ -72,7 +74,10 @@ impl Store {
                         tokio::time::sleep(Duration::from_millis(20 * u64::from(tries))).await;
                     }
                     Err(e) => return Err(e.into()),
-                    Ok(pool) => return Ok(Store::Sqlite(pool)),
+                    Ok(pool) => {
+                        super::checkpoint::run_in_background(pool.clone());
+                        return Ok(Store::Sqlite(pool));
+                    }
                 }
             }
         }
@@ -108,7 +113,7 @@ impl Store {
 }
 
 /// The database file, or `None` for an in-memory database.
-fn sqlite_file(filename: &std::path::Path) -> Option<PathBuf> {
+pub(super) fn sqlite_file(filename: &std::path::Path) -> Option<PathBuf> {
     let name = filename.to_string_lossy();
     if name == ":memory:" || name.starts_with("file:") || name.is_empty() {
         None

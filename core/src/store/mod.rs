@@ -3,13 +3,16 @@
 //! read and write it. SQL is written once where the two dialects agree (SQLite
 //! accepts `$1` placeholders); `on_pool!` runs it on whichever pool is in use.
 
+mod checkpoint;
 mod connect;
 mod identities;
 pub(crate) mod multi_row;
 mod organizations;
+mod sync_read;
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
+pub use checkpoint::Checkpointed;
 pub use identities::{Identities, Identity};
 pub use organizations::{Organization, OrganizationKind, Organizations};
 use sqlx::{PgPool, SqlitePool};
@@ -58,6 +61,7 @@ impl Store {
 
     /// Closes every connection; later queries fail.
     pub async fn close(&self) {
+        self.forget_sync_readers();
         on_pool!(self, |pool| pool.close().await)
     }
 
