@@ -100,11 +100,29 @@ impl Statements<'_> {
             "SELECT {ROW} FROM eobs e JOIN organizations o ON o.id = e.organization_id \
              WHERE e.id = $1 AND e.identity_id = $2"
         );
-        let row: Option<Row> = on_pool!(self.store, |pool| sqlx::query_as(&sql)
-            .bind(eob_id)
-            .bind(patient_id)
-            .fetch_optional(pool)
-            .await)?;
+        let row: Option<Row> = match self.store.sync_readers() {
+            // In place, as the statement's other reads (see store::sync_read).
+            Some(readers) => readers.read(|conn| {
+                use rusqlite::OptionalExtension;
+                conn.prepare_cached(&sql)?
+                    .query_row((eob_id, patient_id), |r| {
+                        Ok((
+                            r.get(0)?,
+                            r.get(1)?,
+                            r.get(2)?,
+                            r.get(3)?,
+                            r.get(4)?,
+                            r.get(5)?,
+                        ))
+                    })
+                    .optional()
+            })?,
+            None => on_pool!(self.store, |pool| sqlx::query_as(&sql)
+                .bind(eob_id)
+                .bind(patient_id)
+                .fetch_optional(pool)
+                .await)?,
+        };
         let row = row.ok_or(Error::NotFound)?;
         let plain = self
             .vault
@@ -123,26 +141,42 @@ impl Statements<'_> {
         let ((id, plan, published_at, version, _, organization_id), plain) =
             self.open(patient_id, eob_id).await?;
         let statement = envelope::summary(&plain)?;
-        let latest: Option<String> = on_pool!(self.store, |pool| sqlx::query_scalar(
+        const LATEST: &str =
             "SELECT n.id FROM eobs n JOIN eobs e ON e.organization_id = n.organization_id \
              AND e.claim_digest = n.claim_digest WHERE e.id = $1 AND n.version > e.version \
-             AND n.identity_id = $2 ORDER BY n.version DESC LIMIT 1"
-        )
-        .bind(&id)
-        .bind(patient_id)
-        .fetch_optional(pool)
-        .await)?;
-        let correction_threads: Vec<String> = on_pool!(self.store, |pool| {
-            sqlx::query_scalar(
+             AND n.identity_id = $2 ORDER BY n.version DESC LIMIT 1";
+        const CORRECTIONS: &str =
             "SELECT c.thread_id FROM eob_corrections c JOIN eobs v ON v.id = c.eob_id \
              JOIN eobs e ON e.organization_id = v.organization_id AND e.claim_digest = v.claim_digest \
-             WHERE e.id = $1 AND v.organization_id = $2 ORDER BY c.created_at DESC"
-        )
-        .bind(&id)
-        .bind(&organization_id)
-        .fetch_all(pool)
-        .await
-        })?;
+             WHERE e.id = $1 AND v.organization_id = $2 ORDER BY c.created_at DESC";
+        let (latest, correction_threads): (Option<String>, Vec<String>) =
+            match self.store.sync_readers() {
+                Some(readers) => readers.read(|conn| {
+                    use rusqlite::OptionalExtension;
+                    let latest = conn
+                        .prepare_cached(LATEST)?
+                        .query_row((&id, patient_id), |r| r.get(0))
+                        .optional()?;
+                    let threads = conn
+                        .prepare_cached(CORRECTIONS)?
+                        .query_map((&id, &organization_id), |r| r.get(0))?
+                        .collect::<rusqlite::Result<_>>()?;
+                    Ok((latest, threads))
+                })?,
+                None => on_pool!(self.store, |pool| {
+                    let latest = sqlx::query_scalar(LATEST)
+                        .bind(&id)
+                        .bind(patient_id)
+                        .fetch_optional(pool)
+                        .await?;
+                    let threads = sqlx::query_scalar(CORRECTIONS)
+                        .bind(&id)
+                        .bind(&organization_id)
+                        .fetch_all(pool)
+                        .await?;
+                    Ok::<_, sqlx::Error>((latest, threads))
+                })?,
+            };
         self.record(patient_id, Action::EobViewed, &id, client)
             .await?;
         Ok(StatementView {

@@ -278,9 +278,26 @@ impl Vault {
     }
 
     async fn key_row(&self, owner: &KeyOwner) -> Result<Option<KeyRow>> {
+        const SQL: &str = "SELECT public_key, wrapped_secret, root_key_version, erased_at \
+             FROM identity_keys WHERE owner_kind = $1 AND owner_id = $2";
+        if let Some(readers) = self.store().sync_readers() {
+            // In place: every statement and inbox opens a key.
+            return readers.read(|conn| {
+                use rusqlite::OptionalExtension;
+                conn.prepare_cached(SQL)?
+                    .query_row((owner.kind(), owner.id()), |r| {
+                        Ok(KeyRow {
+                            public_key: r.get(0)?,
+                            wrapped_secret: r.get(1)?,
+                            root_key_version: r.get(2)?,
+                            erased_at: r.get(3)?,
+                        })
+                    })
+                    .optional()
+            });
+        }
         Ok(on_pool!(self.store(), |pool| sqlx::query_as::<_, KeyRow>(
-            "SELECT public_key, wrapped_secret, root_key_version, erased_at \
-             FROM identity_keys WHERE owner_kind = $1 AND owner_id = $2"
+            SQL
         )
         .bind(owner.kind())
         .bind(owner.id())
