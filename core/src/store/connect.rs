@@ -53,9 +53,7 @@ impl Store {
                 .journal_mode(SqliteJournalMode::Wal)
                 .synchronous(SqliteSynchronous::Full)
                 .foreign_keys(true)
-                .busy_timeout(ACQUIRE_TIMEOUT)
-                // Checkpoints run beside the commits, not inside them (see checkpoint.rs).
-                .pragma("wal_autocheckpoint", "0");
+                .busy_timeout(ACQUIRE_TIMEOUT);
             let pool_options = SqlitePoolOptions::new()
                 .max_connections(8)
                 .acquire_timeout(ACQUIRE_TIMEOUT)
@@ -74,10 +72,7 @@ impl Store {
                         tokio::time::sleep(Duration::from_millis(20 * u64::from(tries))).await;
                     }
                     Err(e) => return Err(e.into()),
-                    Ok(pool) => {
-                        super::checkpoint::run_in_background(pool.clone());
-                        return Ok(Store::Sqlite(pool));
-                    }
+                    Ok(pool) => return Ok(Store::Sqlite(pool)),
                 }
             }
         }

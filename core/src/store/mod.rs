@@ -3,7 +3,6 @@
 //! read and write it. SQL is written once where the two dialects agree (SQLite
 //! accepts `$1` placeholders); `on_pool!` runs it on whichever pool is in use.
 
-mod checkpoint;
 mod connect;
 mod identities;
 pub(crate) mod multi_row;
@@ -12,7 +11,6 @@ mod sync_read;
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
-pub use checkpoint::Checkpointed;
 pub use identities::{Identities, Identity};
 pub use organizations::{Organization, OrganizationKind, Organizations};
 use sqlx::{PgPool, SqlitePool};
