@@ -22,6 +22,7 @@ on_both_backends!(
     a_withdrawn_message_shows_only_who_withdrew_it_and_when,
     one_inbox_across_organizations_with_unread_and_coalesced_notices,
     a_thread_is_marked_read_up_to_the_newest_message_shown,
+    a_thread_opens_whether_or_not_its_first_message_carries_the_subject,
 );
 
 async fn only_the_patient_and_allowed_staff_read_a_thread(portal: TestPortal) {
@@ -462,4 +463,93 @@ async fn a_thread_is_marked_read_up_to_the_newest_message_shown(portal: TestPort
         last_read(&env.portal.store, &thread, &as_mailbox).await,
         Some(newer)
     );
+}
+
+/// A new thread's first message is sealed with the subject (one opening per
+/// view instead of two). A first message that does not carry it (sealed before
+/// that, or withdrawn from the patient) still shows the thread's own subject.
+async fn a_thread_opens_whether_or_not_its_first_message_carries_the_subject(portal: TestPortal) {
+    let env = env_for(portal).await;
+    let m = env.messaging();
+    let (thread, first) = m
+        .start_thread(
+            &env.clinician,
+            &env.cardiology,
+            &ana(),
+            "Your visit",
+            "First.",
+            None,
+            &client(),
+        )
+        .await
+        .unwrap();
+    let staff = Reader::Staff(env.clinician.clone());
+    let second = m
+        .reply(&staff, &thread, "Second.", &client())
+        .await
+        .unwrap();
+    let store = &env.portal.store;
+    let carries = |id: String| async move {
+        let sql = "SELECT carries_subject FROM messages WHERE id = $1";
+        let carries: bool = match store {
+            Store::Sqlite(pool) => sqlx::query_scalar(sql).bind(id).fetch_one(pool).await,
+            Store::Postgres(pool) => sqlx::query_scalar(sql).bind(id).fetch_one(pool).await,
+        }
+        .unwrap();
+        carries
+    };
+    assert!(carries(first.clone()).await, "the first message carries it");
+    assert!(!carries(second.clone()).await, "a reply does not");
+    let patient = Reader::Patient(env.patient("ana@example.org").await);
+    let texts = |view: &messages::ThreadView| -> Vec<MessageContent> {
+        view.messages.iter().map(|m| m.content.clone()).collect()
+    };
+    let view = m.thread(&patient, &thread, &client()).await.unwrap();
+    assert_eq!(view.subject.as_deref(), Some("Your visit"));
+    assert_eq!(
+        texts(&view),
+        [
+            MessageContent::Text("First.".into()),
+            MessageContent::Text("Second.".into())
+        ]
+    );
+
+    // As a first message sealed before the subject travelled with it: the
+    // body alone (here the reply's, sealed to the same owners), flag unset.
+    let sql = "UPDATE messages SET carries_subject = FALSE, \
+               body_sealed = (SELECT body_sealed FROM messages WHERE id = $2) WHERE id = $1";
+    match store {
+        Store::Sqlite(pool) => drop(
+            sqlx::query(sql)
+                .bind(&first)
+                .bind(&second)
+                .execute(pool)
+                .await
+                .unwrap(),
+        ),
+        Store::Postgres(pool) => drop(
+            sqlx::query(sql)
+                .bind(&first)
+                .bind(&second)
+                .execute(pool)
+                .await
+                .unwrap(),
+        ),
+    }
+    let view = m.thread(&patient, &thread, &client()).await.unwrap();
+    assert_eq!(view.subject.as_deref(), Some("Your visit"));
+    assert_eq!(
+        view.messages[0].content,
+        MessageContent::Text("Second.".into())
+    );
+
+    // Withdrawn from the patient, the first message is not opened for them;
+    // the subject comes from the thread.
+    m.revoke(&env.clinician, &first, &client()).await.unwrap();
+    let view = m.thread(&patient, &thread, &client()).await.unwrap();
+    assert!(matches!(
+        view.messages[0].content,
+        MessageContent::Withdrawn { .. }
+    ));
+    assert_eq!(view.subject.as_deref(), Some("Your visit"));
 }

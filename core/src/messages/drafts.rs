@@ -271,7 +271,13 @@ impl Messaging<'_> {
             Some(subject) => Some(draft.recipients.seal(subject.trim().as_bytes())?),
             None => None,
         };
-        let body_sealed = draft.recipients.seal(body.as_bytes())?;
+        // A new thread's first message carries the subject too (see subject_inside).
+        let body_sealed = match subject {
+            Some(subject) => draft
+                .recipients
+                .seal(&super::subject_inside::pack(subject.trim(), body))?,
+            None => draft.recipients.seal(body.as_bytes())?,
+        };
         let thread_id = draft.thread_id.clone().unwrap_or_else(new_id);
         let (patient_notice, staff_notices) = if draft.author.is_patient() {
             (None, self.staff_notices(&draft.mailbox, &thread_id).await?)
@@ -318,8 +324,8 @@ impl Messaging<'_> {
                     .await?;
             }
             sqlx::query(
-                "INSERT INTO messages (id, thread_id, author_kind, author_id, body_sealed, created_at, expires_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                "INSERT INTO messages (id, thread_id, author_kind, author_id, body_sealed, created_at, expires_at, carries_subject) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
             )
             .bind(&message_id)
             .bind(&thread_id)
@@ -328,6 +334,7 @@ impl Messaging<'_> {
             .bind(body_sealed.as_slice())
             .bind(now)
             .bind(expires_at)
+            .bind(new_thread)
             .execute(&mut *tx)
             .await?;
             for (position, id) in ids_in_order(draft).enumerate() {

@@ -67,6 +67,7 @@ mod downloads;
 mod drafts;
 mod receipts;
 mod staff_view;
+mod subject_inside;
 mod thread_view;
 
 pub use attachments::{AttachmentInfo, AttachmentLimits, AttachmentType};

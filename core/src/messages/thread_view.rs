@@ -9,15 +9,18 @@ use std::sync::LazyLock;
 use futures_util::future::try_join_all;
 
 use super::{
-    downloads::attachment_info, receipts, withdrawn_on, AttachmentInfo, MessageContent,
-    MessageView, Messaging, Reader, ThreadColumns, ThreadRow, ThreadView, THREAD_COLUMNS,
-    THREAD_JOINS,
+    downloads::attachment_info, receipts, subject_inside, withdrawn_on, AttachmentInfo,
+    MessageContent, MessageView, Messaging, Reader, ThreadColumns, ThreadRow, ThreadView,
+    THREAD_COLUMNS, THREAD_JOINS,
 };
 use crate::{
     audit::{Action, AuditEvent, Outcome},
     auth::Client,
     store::{now_ms, on_pool},
-    vault::{items::open_text, WrappedKey},
+    vault::{
+        items::{open_text, open_with},
+        WrappedKey,
+    },
     Error, Result,
 };
 
@@ -38,6 +41,7 @@ struct ViewRow {
     message_id: Option<String>,
     author_kind: Option<String>,
     body_sealed: Option<Vec<u8>>,
+    carries_subject: Option<bool>,
     sent_at: Option<i64>,
     expires_at: Option<i64>,
     revoked_at: Option<i64>,
@@ -71,6 +75,7 @@ impl ViewRow {
             message_id: r.get("message_id")?,
             author_kind: r.get("author_kind")?,
             body_sealed: r.get("body_sealed")?,
+            carries_subject: r.get("carries_subject")?,
             sent_at: r.get("sent_at")?,
             expires_at: r.get("expires_at")?,
             revoked_at: r.get("revoked_at")?,
@@ -95,7 +100,8 @@ static VIEW_SQL: LazyLock<String> = LazyLock::new(|| {
          pk.erased_at AS patient_key_erased, \
          mk.wrapped_secret AS mailbox_key_secret, mk.root_key_version AS mailbox_key_version, \
          mk.erased_at AS mailbox_key_erased, \
-         x.id AS message_id, x.author_kind, x.body_sealed, x.created_at AS sent_at, \
+         x.id AS message_id, x.author_kind, x.body_sealed, x.carries_subject, \
+         x.created_at AS sent_at, \
          x.expires_at, x.revoked_at, \
          a.id AS file_id, a.name_sealed AS file_name_sealed, a.content_type AS file_type, \
          a.size_bytes AS file_size \
@@ -114,6 +120,8 @@ struct Stored {
     id: String,
     author_kind: String,
     body_sealed: Vec<u8>,
+    /// The body is framed with the thread's subject (see subject_inside).
+    carries_subject: bool,
     sent_at: i64,
     expires_at: Option<i64>,
     revoked_at: Option<i64>,
@@ -165,6 +173,7 @@ fn load(rows: Vec<ViewRow>) -> Result<Loaded> {
                 id,
                 author_kind,
                 body_sealed,
+                carries_subject: row.carries_subject.unwrap_or(false),
                 sent_at,
                 expires_at: row.expires_at,
                 revoked_at: row.revoked_at,
@@ -231,6 +240,8 @@ impl Messaging<'_> {
         let now = now_ms();
         let newest = stored.iter().map(|m| m.sent_at).max();
         let mut messages = Vec::with_capacity(stored.len());
+        // Found inside the first message when it carries it: one opening, not two.
+        let mut subject_inside = None;
         for m in stored {
             let withdrawn_on = withdrawn_on(m.revoked_at, m.expires_at, now);
             let content = match (withdrawn_on, reader) {
@@ -238,9 +249,18 @@ impl Messaging<'_> {
                     by: row.organization_name.clone(),
                     on,
                 },
-                _ => match open_text(key.as_ref(), &m.body_sealed).await? {
-                    Some(text) => MessageContent::Text(text),
-                    None => MessageContent::Erased,
+                _ => match (&key, m.carries_subject) {
+                    (None, _) => MessageContent::Erased,
+                    (Some(key), true) => {
+                        let (subject, body) =
+                            subject_inside::unpack(&open_with(key, &m.body_sealed).await?)?;
+                        subject_inside = Some(subject);
+                        MessageContent::Text(body)
+                    }
+                    (Some(key), false) => MessageContent::Text(
+                        String::from_utf8_lossy(&open_with(key, &m.body_sealed).await?)
+                            .into_owned(),
+                    ),
                 },
             };
             let mut attachments: Vec<AttachmentInfo> = Vec::new();
@@ -272,6 +292,8 @@ impl Messaging<'_> {
                 .all(|m| !matches!(m.content, MessageContent::Text(_)));
         let subject = if everything_withdrawn {
             None
+        } else if subject_inside.is_some() {
+            subject_inside
         } else {
             open_text(key.as_ref(), &row.subject_sealed).await?
         };
