@@ -159,3 +159,16 @@ macro_rules! on_both_backends {
         }
     )*};
 }
+
+/// Runs a statement with text parameters on either backend, as a test sets up
+/// or damages rows by hand; returns the rows changed.
+pub async fn exec(store: &Store, sql: &str, binds: &[&str]) -> u64 {
+    crate::store::on_pool!(store, |pool| {
+        let mut query = sqlx::query(sql);
+        for bind in binds {
+            query = query.bind(*bind);
+        }
+        query.execute(pool).await.map(|done| done.rows_affected())
+    })
+    .expect("the statement runs")
+}

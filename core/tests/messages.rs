@@ -6,13 +6,13 @@ use portico_core::{
     messages::{self, MailboxKind, MessageContent, Reader},
     on_both_backends,
     store::{now_ms, Store},
-    testing::TestPortal,
+    testing::{exec, TestPortal},
     Error,
 };
 
 mod common;
 
-use common::{ana, client, contains, env_for};
+use common::{ana, client, contains, env_for, Env};
 
 const SUBJECT_MARKER: &str = "MARKER-SUBJECT-5b2e";
 const BODY_MARKER: &str = "MARKER-BODY-5b2e";
@@ -30,18 +30,7 @@ async fn only_the_patient_and_allowed_staff_read_a_thread(portal: TestPortal) {
     let m = env.messaging();
     let subject = format!("{SUBJECT_MARKER} your echo results");
     let body = format!("{BODY_MARKER} The echo looks normal.");
-    let (thread, first) = m
-        .start_thread(
-            &env.clinician,
-            &env.cardiology,
-            &ana(),
-            &subject,
-            &body,
-            None,
-            &client(),
-        )
-        .await
-        .unwrap();
+    let (thread, first) = cardiology_writes_to_ana(&env, &subject, &body).await;
     let ana_id = env.patient("ana@example.org").await;
     let patient = Reader::Patient(ana_id.clone());
 
@@ -177,18 +166,7 @@ async fn sealed_bytes(store: &Store) -> Vec<u8> {
 async fn a_withdrawn_message_shows_only_who_withdrew_it_and_when(portal: TestPortal) {
     let env = env_for(portal).await;
     let m = env.messaging();
-    let (thread, message) = m
-        .start_thread(
-            &env.clinician,
-            &env.cardiology,
-            &ana(),
-            "Biopsy",
-            "Benign.",
-            None,
-            &client(),
-        )
-        .await
-        .unwrap();
+    let (thread, message) = cardiology_writes_to_ana(&env, "Biopsy", "Benign.").await;
     let patient = Reader::Patient(env.patient("ana@example.org").await);
     assert!(matches!(
         m.revoke(&env.clerk, &message, &client()).await,
@@ -265,18 +243,7 @@ async fn one_inbox_across_organizations_with_unread_and_coalesced_notices(portal
     let env = env_for(portal).await;
     let m = env.messaging();
     let subject = format!("{SUBJECT_MARKER} results");
-    let (cardio, _) = m
-        .start_thread(
-            &env.clinician,
-            &env.cardiology,
-            &ana(),
-            &subject,
-            BODY_MARKER,
-            None,
-            &client(),
-        )
-        .await
-        .unwrap();
+    let (cardio, _) = cardiology_writes_to_ana(&env, &subject, BODY_MARKER).await;
     // Two more messages in the same thread within the hour: one notice only.
     let staff = Reader::Staff(env.clinician.clone());
     m.reply(&staff, &cardio, "One more thing", &client())
@@ -400,18 +367,7 @@ async fn last_read(store: &Store, thread: &str, reader: &str) -> Option<i64> {
 async fn a_thread_is_marked_read_up_to_the_newest_message_shown(portal: TestPortal) {
     let env = env_for(portal).await;
     let m = env.messaging();
-    let (thread, _) = m
-        .start_thread(
-            &env.clinician,
-            &env.cardiology,
-            &ana(),
-            "Lab results",
-            "Your results are in.",
-            None,
-            &client(),
-        )
-        .await
-        .unwrap();
+    let (thread, _) = cardiology_writes_to_ana(&env, "Lab results", "Your results are in.").await;
     let ana_id = env.patient("ana@example.org").await;
     let patient = Reader::Patient(ana_id.clone());
     let as_patient = format!("patient:{ana_id}");
@@ -471,18 +427,7 @@ async fn a_thread_is_marked_read_up_to_the_newest_message_shown(portal: TestPort
 async fn a_thread_opens_whether_or_not_its_first_message_carries_the_subject(portal: TestPortal) {
     let env = env_for(portal).await;
     let m = env.messaging();
-    let (thread, first) = m
-        .start_thread(
-            &env.clinician,
-            &env.cardiology,
-            &ana(),
-            "Your visit",
-            "First.",
-            None,
-            &client(),
-        )
-        .await
-        .unwrap();
+    let (thread, first) = cardiology_writes_to_ana(&env, "Your visit", "First.").await;
     let staff = Reader::Staff(env.clinician.clone());
     let second = m
         .reply(&staff, &thread, "Second.", &client())
@@ -518,24 +463,7 @@ async fn a_thread_opens_whether_or_not_its_first_message_carries_the_subject(por
     // body alone (here the reply's, sealed to the same owners), flag unset.
     let sql = "UPDATE messages SET carries_subject = FALSE, \
                body_sealed = (SELECT body_sealed FROM messages WHERE id = $2) WHERE id = $1";
-    match store {
-        Store::Sqlite(pool) => drop(
-            sqlx::query(sql)
-                .bind(&first)
-                .bind(&second)
-                .execute(pool)
-                .await
-                .unwrap(),
-        ),
-        Store::Postgres(pool) => drop(
-            sqlx::query(sql)
-                .bind(&first)
-                .bind(&second)
-                .execute(pool)
-                .await
-                .unwrap(),
-        ),
-    }
+    exec(store, sql, &[&first, &second]).await;
     let view = m.thread(&patient, &thread, &client()).await.unwrap();
     assert_eq!(view.subject.as_deref(), Some("Your visit"));
     assert_eq!(
@@ -552,4 +480,20 @@ async fn a_thread_opens_whether_or_not_its_first_message_carries_the_subject(por
         MessageContent::Withdrawn { .. }
     ));
     assert_eq!(view.subject.as_deref(), Some("Your visit"));
+}
+
+/// The cardiology clinician starts a thread to Ana: (thread id, message id).
+async fn cardiology_writes_to_ana(env: &Env, subject: &str, body: &str) -> (String, String) {
+    env.messaging()
+        .start_thread(
+            &env.clinician,
+            &env.cardiology,
+            &ana(),
+            subject,
+            body,
+            None,
+            &client(),
+        )
+        .await
+        .unwrap()
 }

@@ -13,7 +13,7 @@ use std::{
 
 use portico_core::{
     store::{OrganizationKind, Store},
-    testing::{migrated_store, sqlite_url, ThrowawayPostgres},
+    testing::{exec, migrated_store, sqlite_url, ThrowawayPostgres},
     vault::{
         measure, KeyOwner, KeyState, NormalizedEmail, RootKeyring, RotateOptions, Vault,
         ROOT_KEY_FILE,
@@ -117,26 +117,6 @@ fn identity(id: &str) -> KeyOwner {
 
 fn mailbox(id: &str) -> KeyOwner {
     KeyOwner::Mailbox(id.to_owned())
-}
-
-/// Runs a statement with text parameters on either backend; returns rows changed.
-async fn exec(store: &Store, sql: &str, binds: &[&str]) -> u64 {
-    match store {
-        Store::Sqlite(pool) => {
-            let mut q = sqlx::query(sql);
-            for b in binds {
-                q = q.bind(*b);
-            }
-            q.execute(pool).await.unwrap().rows_affected()
-        }
-        Store::Postgres(pool) => {
-            let mut q = sqlx::query(sql);
-            for b in binds {
-                q = q.bind(*b);
-            }
-            q.execute(pool).await.unwrap().rows_affected()
-        }
-    }
 }
 
 async fn count(store: &Store, sql: &str) -> i64 {
