@@ -23,6 +23,7 @@ on_both_backends!(
     one_inbox_across_organizations_with_unread_and_coalesced_notices,
     a_thread_is_marked_read_up_to_the_newest_message_shown,
     a_thread_opens_whether_or_not_its_first_message_carries_the_subject,
+    staff_views_of_a_thread_are_found_by_its_patients_id,
 );
 
 async fn only_the_patient_and_allowed_staff_read_a_thread(portal: TestPortal) {
@@ -496,4 +497,52 @@ async fn cardiology_writes_to_ana(env: &Env, subject: &str, body: &str) -> (Stri
         )
         .await
         .unwrap()
+}
+
+/// A patient's access history is read by their identity id
+/// (`audit::events_about`): every event by someone else on their thread names
+/// it, staff views, refusals and revocations included, and no one else's.
+async fn staff_views_of_a_thread_are_found_by_its_patients_id(portal: TestPortal) {
+    let env = env_for(portal).await;
+    let m = env.messaging();
+    let (thread, first) = cardiology_writes_to_ana(&env, "Your visit", "First.").await;
+    let staff = Reader::Staff(env.clinician.clone());
+    m.thread(&staff, &thread, &client()).await.unwrap();
+    let refused = m
+        .thread(&Reader::Staff(env.clerk.clone()), &thread, &client())
+        .await;
+    assert!(matches!(refused, Err(Error::Denied)));
+    m.revoke(&env.clinician, &first, &client()).await.unwrap();
+
+    let seen = |id: String| {
+        let store = env.portal.store.clone();
+        async move {
+            audit::events_about(&store, &id, Page::newest(50))
+                .await
+                .unwrap()
+                .into_iter()
+                .map(|e| (e.event.actor, e.event.action, e.event.outcome))
+                .collect::<Vec<_>>()
+        }
+    };
+    let ana = seen(env.patient("ana@example.org").await).await;
+    let clinician = Actor::staff(&env.clinician.staff_id);
+    for expected in [
+        (clinician.clone(), Action::ThreadViewed, Outcome::Success),
+        (clinician.clone(), Action::MessageViewed, Outcome::Success),
+        (
+            Actor::staff(&env.clerk.staff_id),
+            Action::ThreadViewed,
+            Outcome::Denied,
+        ),
+        (clinician.clone(), Action::MessageRevoked, Outcome::Success),
+    ] {
+        assert!(ana.contains(&expected), "{expected:?} in {ana:?}");
+    }
+    let ben = seen(env.patient("ben@example.org").await).await;
+    assert!(
+        ben.iter()
+            .all(|(actor, ..)| actor.kind != audit::ActorKind::Staff),
+        "{ben:?}"
+    );
 }

@@ -88,7 +88,8 @@ impl Messaging<'_> {
         .about(attachment_id.to_owned())
         .about(message_id)
         .about(thread_id)
-        .in_organization(thread.mailbox.organization_id);
+        .in_organization(thread.mailbox.organization_id.clone());
+        let event = thread.naming_patient(reader, event);
         self.audit.record(client.stamp(event)).await?;
         Ok(Download { info, owner })
     }

@@ -254,6 +254,18 @@ struct ThreadRow {
     subject_sealed: Vec<u8>,
 }
 
+impl ThreadRow {
+    /// Names the thread's patient on an event by anyone else (staff, another
+    /// patient refused), so that the patient's access history, read through
+    /// [`audit::events_about`](crate::audit::events_about), finds it.
+    fn naming_patient(&self, reader: &Reader, event: AuditEvent) -> AuditEvent {
+        match reader {
+            Reader::Patient(id) if *id == self.patient_id => event,
+            _ => event.about(self.patient_id.clone()),
+        }
+    }
+}
+
 /// A thread's plaintext facts as [`THREAD_COLUMNS`] selects them from
 /// [`THREAD_JOINS`].
 #[derive(Clone, sqlx::FromRow)]
@@ -342,6 +354,7 @@ impl Messaging<'_> {
         let event = AuditEvent::new(reader.actor(), Action::ThreadViewed, Outcome::Denied)
             .about(thread_id.to_owned())
             .in_organization(row.mailbox.organization_id.clone());
+        let event = row.naming_patient(reader, event);
         self.audit.record(client.stamp(event)).await?;
         // A patient is not told that someone else's thread exists.
         Err(match reader {
@@ -470,6 +483,7 @@ impl Messaging<'_> {
         )
         .about(message_id.to_owned())
         .about(thread_id)
+        .about(row.patient_id)
         .in_organization(row.mailbox.organization_id);
         self.audit.record(client.stamp(event)).await?;
         Ok(())
@@ -480,22 +494,25 @@ impl Messaging<'_> {
 /// Returns how many.
 pub async fn record_expired(store: &Store, audit: &AuditLog) -> Result<u64> {
     let now = now_ms();
-    let due: Vec<(String, String)> = on_pool!(store, |pool| {
+    let due: Vec<(String, String, String)> = on_pool!(store, |pool| {
         sqlx::query_as(
-        "SELECT id, thread_id FROM messages WHERE expires_at <= $1 AND expiry_audited_at IS NULL"
-    )
-    .bind(now)
-    .fetch_all(pool)
-    .await
+            "SELECT m.id, m.thread_id, t.patient_identity_id FROM messages m \
+         JOIN threads t ON t.id = m.thread_id \
+         WHERE m.expires_at <= $1 AND m.expiry_audited_at IS NULL",
+        )
+        .bind(now)
+        .fetch_all(pool)
+        .await
     })?;
-    for (id, thread_id) in &due {
+    for (id, thread_id, patient_id) in &due {
         let event = AuditEvent::new(
             Actor::system("expiry"),
             Action::MessageExpired,
             Outcome::Success,
         )
         .about(id.clone())
-        .about(thread_id.clone());
+        .about(thread_id.clone())
+        .about(patient_id.clone());
         audit.record(event).await?;
         on_pool!(store, |pool| sqlx::query(
             "UPDATE messages SET expiry_audited_at = $2 WHERE id = $1"

@@ -333,11 +333,10 @@ impl Messaging<'_> {
                     .about(thread_id.to_owned())
                     .in_organization(org.clone())
             });
-        try_join_all(
-            std::iter::once(thread_viewed)
-                .chain(shown)
-                .map(|e| self.audit.record(client.stamp(e))),
-        )
+        try_join_all(std::iter::once(thread_viewed).chain(shown).map(|e| {
+            self.audit
+                .record(client.stamp(row.naming_patient(reader, e)))
+        }))
         .await?;
         Ok(())
     }
