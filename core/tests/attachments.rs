@@ -10,7 +10,7 @@ use portico_core::{
     audit::{self, Action, Actor, ActorKind, Page},
     auth::{
         passwords::Passwords,
-        staff::{StaffAccounts, StaffRole, Throttle},
+        staff::{StaffAccounts, StaffName, StaffRole, Throttle},
     },
     messages::{attachments, AttachmentLimits, AttachmentType, Draft, Reader},
     notify::MailKind,
@@ -289,9 +289,10 @@ async fn staff_are_told_of_a_patients_reply_once_an_hour(portal: TestPortal) {
         ("doc@riverside.example", StaffRole::Clinician),
         ("clerk@riverside.example", StaffRole::Billing),
     ] {
+        let name = StaffName::parse(email).unwrap();
         let email = NormalizedEmail::parse(email).unwrap();
         let (id, _) = accounts
-            .add(&env.clinic, &email, role, Actor::system("test"))
+            .add(&env.clinic, &email, &name, role, Actor::system("test"))
             .await
             .unwrap();
         let identity = env

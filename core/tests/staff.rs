@@ -8,7 +8,7 @@ use portico_core::{
     audit::{self, Action, Actor, Outcome, Page},
     auth::{
         passwords::Passwords,
-        staff::{PasswordSignIn, StaffAccounts, StaffRole, Throttle},
+        staff::{PasswordSignIn, StaffAccounts, StaffName, StaffRole, Throttle},
         Client,
     },
     on_both_backends,
@@ -54,6 +54,31 @@ impl Env {
     }
 }
 
+fn joy() -> StaffName {
+    StaffName::parse("Nurse Joy").unwrap()
+}
+
+#[test]
+fn a_staff_name_is_trimmed_and_refused_when_empty_long_or_controlled() {
+    assert_eq!(
+        StaffName::parse("  Dr. Ana Ruiz ").unwrap().as_str(),
+        "Dr. Ana Ruiz"
+    );
+    for bad in ["", "   ", "Ana\nRuiz", "Ana\u{7}", &"x".repeat(101)] {
+        assert!(
+            matches!(
+                StaffName::parse(bad),
+                Err(Error::Invalid { field: "name", .. })
+            ),
+            "{bad:?} was accepted"
+        );
+    }
+    assert!(
+        StaffName::parse(&"é".repeat(100)).is_ok(),
+        "100 characters, not bytes"
+    );
+}
+
 on_both_backends!(
     an_enrollment_link_sets_the_password_once,
     five_failures_throttle_and_the_owner_is_told,
@@ -75,11 +100,23 @@ async fn an_enrollment_link_sets_the_password_once(env: Env) {
     let staff = env.staff(Throttle::default());
     let email = NormalizedEmail::parse("Nurse.Joy@Riverside.example").unwrap();
     let (staff_id, token) = staff
-        .add(&org.id, &email, StaffRole::Clinician, Actor::system("cli"))
+        .add(
+            &org.id,
+            &email,
+            &joy(),
+            StaffRole::Clinician,
+            Actor::system("cli"),
+        )
         .await
         .unwrap();
     let again = staff
-        .add(&org.id, &email, StaffRole::Admin, Actor::system("cli"))
+        .add(
+            &org.id,
+            &email,
+            &joy(),
+            StaffRole::Admin,
+            Actor::system("cli"),
+        )
         .await;
     assert!(matches!(again, Err(Error::Invalid { field: "email", .. })));
 
@@ -157,7 +194,13 @@ async fn five_failures_throttle_and_the_owner_is_told(env: Env) {
     let email = NormalizedEmail::parse("claims@acme.example").unwrap();
     let staff = env.staff(Throttle::default());
     let (staff_id, token) = staff
-        .add(&org.id, &email, StaffRole::Admin, Actor::system("cli"))
+        .add(
+            &org.id,
+            &email,
+            &joy(),
+            StaffRole::Admin,
+            Actor::system("cli"),
+        )
         .await
         .unwrap();
     staff

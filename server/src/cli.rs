@@ -175,6 +175,9 @@ pub enum StaffCommand {
         org: String,
         #[arg(long)]
         email: String,
+        /// The name patients see in their access history, such as "Dr. Ana Ruiz".
+        #[arg(long)]
+        name: String,
         /// admin, clinician, staff or billing.
         #[arg(long)]
         role: String,

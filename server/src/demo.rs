@@ -9,7 +9,7 @@ use portico_core::{
     audit::Actor,
     auth::{
         links,
-        staff::{StaffAccounts, StaffRole, Throttle},
+        staff::{StaffAccounts, StaffName, StaffRole, Throttle},
         Client,
     },
     config::Settings,
@@ -49,13 +49,19 @@ pub async fn add(settings: &Settings, s: &Services, patient: &str) -> Result<Str
     // Staff addresses are made unique per demo clinic: one address, one account.
     let tag = &clinic.id[clinic.id.len() - 6..];
     let mut staff = Vec::new();
-    for (name, role) in [
-        ("dr.rivera", StaffRole::Clinician),
-        ("billing", StaffRole::Billing),
+    for (address, name, role) in [
+        ("dr.rivera", "Dr. Sam Rivera", StaffRole::Clinician),
+        ("billing", "Billing office", StaffRole::Billing),
     ] {
-        let email = NormalizedEmail::parse(&format!("{name}+{tag}@riverside.example"))?;
+        let email = NormalizedEmail::parse(&format!("{address}+{tag}@riverside.example"))?;
         let (id, token) = accounts
-            .add(&clinic.id, &email, role, Actor::system("demo"))
+            .add(
+                &clinic.id,
+                &email,
+                &StaffName::parse(name)?,
+                role,
+                Actor::system("demo"),
+            )
             .await?;
         let mut link = settings.public_url.clone();
         link.set_path(&format!("/enroll/{}", token.as_str()));

@@ -10,7 +10,7 @@ use std::{
 
 use portico_core::{
     audit::{self, Action, Actor, AuditEvent, AuditLog, ExportFormat, Outcome},
-    auth::staff::{StaffAccounts, StaffRole, Throttle},
+    auth::staff::{StaffAccounts, StaffName, StaffRole, Throttle},
     config::Settings,
     vault::{KeyOwner, NormalizedEmail, RotateOptions},
     Error,
@@ -127,8 +127,14 @@ pub async fn identity(
 }
 
 pub async fn staff(settings: &Settings, command: StaffCommand) -> Result<ExitCode, ServerError> {
-    let StaffCommand::Add { org, email, role } = command;
+    let StaffCommand::Add {
+        org,
+        email,
+        name,
+        role,
+    } = command;
     let email = NormalizedEmail::parse(&email)?;
+    let name = StaffName::parse(&name)?;
     let role = StaffRole::parse(&role)?;
     let services = Services::open(settings).await?;
     let accounts = StaffAccounts {
@@ -138,7 +144,7 @@ pub async fn staff(settings: &Settings, command: StaffCommand) -> Result<ExitCod
         passwords: &services.passwords,
         throttle: Throttle::default(),
     };
-    let added = accounts.add(&org, &email, role, operator()).await;
+    let added = accounts.add(&org, &email, &name, role, operator()).await;
     services.clone().close().await;
     let (staff_id, token) = match added {
         Err(Error::NotFound) => {

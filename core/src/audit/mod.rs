@@ -14,8 +14,10 @@
 //! - [`export`] writes JSON lines or CSV. [`events_about`] finds every event
 //!   naming an id (a patient's access history, a message's read receipts),
 //!   [`events_by`] an actor's events, [`events_in_organization`] an
-//!   organization's; newest first, a page at a time.
+//!   organization's; newest first, a page at a time. [`access_history`] is a
+//!   patient's own view of the events on their items.
 
+mod access_history;
 mod action;
 mod append;
 pub mod chain;
@@ -26,6 +28,9 @@ mod read;
 mod verify;
 pub mod writer;
 
+pub use access_history::{
+    access_history, AccessEntry, AccessHistoryPage, Accessor, Item, HISTORY_PAGE,
+};
 pub use action::Action;
 pub(crate) use append::AppendWithin;
 pub use append::Appender;

@@ -63,6 +63,40 @@ impl StaffRole {
     }
 }
 
+/// The name a staff member is known by to patients, as their access history
+/// shows it: 1 to [`STAFF_NAME_MAX_CHARS`] characters, no control characters,
+/// spaces trimmed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StaffName(String);
+
+pub const STAFF_NAME_MAX_CHARS: usize = 100;
+
+impl StaffName {
+    pub fn parse(name: &str) -> Result<Self> {
+        let name = name.trim();
+        let problem = if name.is_empty() {
+            Some("must not be empty".to_owned())
+        } else if name.chars().count() > STAFF_NAME_MAX_CHARS {
+            Some(format!("must be at most {STAFF_NAME_MAX_CHARS} characters"))
+        } else if name.chars().any(char::is_control) {
+            Some("must not contain control characters".to_owned())
+        } else {
+            None
+        };
+        match problem {
+            Some(problem) => Err(Error::Invalid {
+                field: "name",
+                problem,
+            }),
+            None => Ok(Self(name.to_owned())),
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
 /// Failures that throttle password sign-in.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Throttle {
@@ -119,6 +153,7 @@ impl StaffAccounts<'_> {
         &self,
         organization_id: &str,
         email: &NormalizedEmail,
+        name: &StaffName,
         role: StaffRole,
         by: Actor,
     ) -> Result<(String, LinkToken)> {
@@ -131,14 +166,16 @@ impl StaffAccounts<'_> {
         let added = on_pool!(self.store, |pool| {
             let mut tx = pool.begin().await?;
             let inserted = sqlx::query(
-                "INSERT INTO staff_accounts (id, organization_id, identity_id, role, created_at) \
-                 VALUES ($1, $2, $3, $4, $5) ON CONFLICT (identity_id) DO NOTHING",
+                "INSERT INTO staff_accounts \
+                 (id, organization_id, identity_id, role, created_at, display_name) \
+                 VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (identity_id) DO NOTHING",
             )
             .bind(&id)
             .bind(organization_id)
             .bind(&identity.id)
             .bind(role.as_str())
             .bind(now)
+            .bind(name.as_str())
             .execute(&mut *tx)
             .await?
             .rows_affected();

@@ -293,7 +293,9 @@ impl Messaging<'_> {
             AuditEvent::new(draft.author.actor(), Action::MessageSent, Outcome::Success)
                 .about(message_id.clone())
                 .about(thread_id.clone());
-        if new_thread {
+        // Named so the patient's access history finds it: every new thread, and
+        // every message someone else writes on theirs.
+        if new_thread || !draft.author.is_patient() {
             event = event.about(patient_id.clone());
         }
         for id in ids_in_order(draft) {
