@@ -1,6 +1,7 @@
 //! Portico's domain library. Every rule lives and is tested here; the web layers
 //! call into it and know nothing of SQL, and this crate knows nothing of HTTP.
 
+pub mod admin;
 pub mod api_keys;
 pub mod audit;
 pub mod auth;

@@ -5,14 +5,18 @@ use std::time::Duration;
 
 use argon2::Params;
 use portico_core::{
+    admin,
     audit::{self, Action, Actor, Outcome, Page},
     auth::{
         passwords::Passwords,
+        sessions::{SessionRecord, SessionRecords},
+        staff,
         staff::{PasswordSignIn, StaffAccounts, StaffName, StaffRole, Throttle},
         Client,
     },
+    messages::StaffMember,
     on_both_backends,
-    store::OrganizationKind,
+    store::{now_ms, OrganizationKind},
     testing::TestPortal,
     vault::NormalizedEmail,
     Error,
@@ -82,6 +86,7 @@ fn a_staff_name_is_trimmed_and_refused_when_empty_long_or_controlled() {
 on_both_backends!(
     an_enrollment_link_sets_the_password_once,
     five_failures_throttle_and_the_owner_is_told,
+    an_admin_invites_changes_roles_and_disables_within_their_organization,
 );
 
 fn secret(s: &str) -> SecretString {
@@ -293,4 +298,199 @@ async fn five_failures_throttle_and_the_owner_is_told(env: Env) {
         reasons.iter().filter(|r| *r == "reason:throttled").count(),
         1
     );
+}
+
+/// Admins manage their own organization's staff, and nothing else: a role
+/// change applies at once, disabling ends every session and every sign-in,
+/// and each change is in the audit log under the admin's name.
+async fn an_admin_invites_changes_roles_and_disables_within_their_organization(env: Env) {
+    let orgs = env.store.organizations();
+    let clinic = orgs
+        .create(OrganizationKind::Provider, "Riverside Clinic")
+        .await
+        .unwrap();
+    let other = orgs
+        .create(OrganizationKind::Provider, "Hillside Clinic")
+        .await
+        .unwrap();
+    let staff = env.staff(Throttle::default());
+    let add = |org: String, email: &'static str, role| {
+        let staff = &staff;
+        async move {
+            let email = NormalizedEmail::parse(email).unwrap();
+            let (id, token) = staff
+                .add(&org, &email, &joy(), role, Actor::system("cli"))
+                .await
+                .unwrap();
+            staff
+                .enroll(token.as_str(), secret(PASSWORD))
+                .await
+                .unwrap();
+            StaffMember {
+                staff_id: id,
+                organization_id: org,
+                role,
+            }
+        }
+    };
+    let admin = add(
+        clinic.id.clone(),
+        "admin@riverside.example",
+        StaffRole::Admin,
+    )
+    .await;
+    let nurse = add(
+        clinic.id.clone(),
+        "nurse@riverside.example",
+        StaffRole::Staff,
+    )
+    .await;
+    let outsider = add(
+        other.id.clone(),
+        "dr@hillside.example",
+        StaffRole::Clinician,
+    )
+    .await;
+    let client = Client::default();
+
+    // Inviting: the account is listed, named, not yet enrolled.
+    let email = NormalizedEmail::parse("dr.ruiz@riverside.example").unwrap();
+    let ruiz = StaffName::parse("Dr. Ana Ruiz").unwrap();
+    let (ruiz_id, _link) =
+        admin::staff::invite(&staff, &admin, &email, &ruiz, StaffRole::Clinician)
+            .await
+            .unwrap();
+    let listed = admin::staff::list(&env.store, &admin).await.unwrap();
+    assert_eq!(listed.len(), 3, "only this clinic's staff: {listed:?}");
+    let line = listed.iter().find(|l| l.staff_id == ruiz_id).unwrap();
+    assert_eq!(line.name.as_deref(), Some("Dr. Ana Ruiz"));
+    assert_eq!(
+        (line.role, line.enrolled, line.disabled),
+        (StaffRole::Clinician, false, false)
+    );
+
+    // Anyone but an admin is refused, for every change.
+    assert!(matches!(
+        admin::staff::list(&env.store, &nurse).await,
+        Err(Error::Denied)
+    ));
+    assert!(matches!(
+        admin::staff::invite(&staff, &nurse, &email, &ruiz, StaffRole::Admin).await,
+        Err(Error::Denied)
+    ));
+    assert!(matches!(
+        admin::staff::change_role(
+            &env.store,
+            &env.audit,
+            &nurse,
+            &nurse.staff_id,
+            StaffRole::Admin,
+            &client
+        )
+        .await,
+        Err(Error::Denied)
+    ));
+    assert!(matches!(
+        admin::staff::disable(&env.store, &env.audit, &nurse, &admin.staff_id, &client).await,
+        Err(Error::Denied)
+    ));
+    // Another organization's staff are out of reach; so is the admin's own account.
+    assert!(matches!(
+        admin::staff::disable(&env.store, &env.audit, &admin, &outsider.staff_id, &client).await,
+        Err(Error::NotFound)
+    ));
+    assert!(matches!(
+        admin::staff::change_role(
+            &env.store,
+            &env.audit,
+            &admin,
+            &outsider.staff_id,
+            StaffRole::Billing,
+            &client
+        )
+        .await,
+        Err(Error::NotFound)
+    ));
+    assert!(matches!(
+        admin::staff::disable(&env.store, &env.audit, &admin, &admin.staff_id, &client).await,
+        Err(Error::Invalid { field: "staff", .. })
+    ));
+
+    // A role change shows in the profile the next request reads.
+    admin::staff::change_role(
+        &env.store,
+        &env.audit,
+        &admin,
+        &nurse.staff_id,
+        StaffRole::Billing,
+        &client,
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        staff::profile(&env.store, &nurse.staff_id)
+            .await
+            .unwrap()
+            .role,
+        StaffRole::Billing
+    );
+
+    // Disabling ends both of the nurse's sessions, and only theirs, and sign-in.
+    let sessions = SessionRecords(&env.store);
+    for (n, person) in [
+        (1u8, &nurse.staff_id),
+        (2, &nurse.staff_id),
+        (3, &admin.staff_id),
+    ] {
+        let created = sessions
+            .create(&SessionRecord {
+                id_hash: [n; 32],
+                person: Some(format!("staff:{person}")),
+                data: "{}".into(),
+                expires_at: now_ms() + 60_000,
+            })
+            .await
+            .unwrap();
+        assert!(created);
+    }
+    let ended = admin::staff::disable(&env.store, &env.audit, &admin, &nurse.staff_id, &client)
+        .await
+        .unwrap();
+    assert_eq!(ended, 2);
+    assert_eq!(sessions.load(&[1; 32]).await.unwrap(), None);
+    assert!(
+        sessions.load(&[3; 32]).await.unwrap().is_some(),
+        "the admin's own session stays"
+    );
+    assert!(
+        staff::profile(&env.store, &nurse.staff_id)
+            .await
+            .unwrap()
+            .disabled
+    );
+    let nurse_email = NormalizedEmail::parse("nurse@riverside.example").unwrap();
+    assert_eq!(
+        staff
+            .sign_in_with_password(&nurse_email, secret(PASSWORD), &client)
+            .await
+            .unwrap(),
+        PasswordSignIn::Refused
+    );
+
+    // The log says who did each.
+    let done = audit::events_by(&env.store, &Actor::staff(&admin.staff_id), Page::newest(20))
+        .await
+        .unwrap();
+    for action in [
+        Action::StaffInvited,
+        Action::StaffRoleChanged,
+        Action::StaffDisabled,
+    ] {
+        let event = done.iter().find(|e| e.event.action == action);
+        let event = event.unwrap_or_else(|| panic!("no {action} by the admin"));
+        assert_eq!(
+            event.event.organization_id.as_deref(),
+            Some(clinic.id.as_str())
+        );
+    }
 }

@@ -155,6 +155,24 @@ pub async fn export<W: Write>(
     Ok(written)
 }
 
+/// Writes `rows` as CSV (the same columns as [`export`]) to `out`.
+pub(crate) fn write_csv<W: Write>(rows: &[AuditRow], out: W) -> Result<u64> {
+    let io = |source: std::io::Error| Error::Io {
+        what: "audit export".into(),
+        source,
+    };
+    let mut csv = csv::WriterBuilder::new()
+        .has_headers(false)
+        .from_writer(out);
+    csv.write_record(CSV_HEADER).map_err(|e| io(e.into()))?;
+    let mut sink = Sink::Csv(Box::new(csv));
+    for row in rows {
+        sink.write(&exported(row, ExportFormat::Csv)).map_err(io)?;
+    }
+    sink.finish().map_err(io)?;
+    Ok(rows.len() as u64)
+}
+
 /// Where rows go; boxed, as the two writers differ much in size.
 enum Sink<W: Write> {
     Jsonl(Box<std::io::BufWriter<W>>),

@@ -22,9 +22,10 @@ mod action;
 mod append;
 pub mod chain;
 mod event;
-mod export;
+pub(crate) mod export;
 pub mod index;
 mod read;
+pub(crate) mod search;
 mod verify;
 pub mod writer;
 
@@ -40,5 +41,6 @@ pub use event::{
 };
 pub use export::{export, ExportFormat};
 pub use read::{events_about, events_by, events_in_organization, Page, RecordedEvent, PAGE_MAX};
+pub use search::AuditFilter;
 pub use verify::{verify, ChainBreak, Problem, VerifyReport};
 pub use writer::{AuditLog, BATCH_MAX};
