@@ -4,6 +4,8 @@
 //! function, map the result to a DTO. Everything `ssr`-only is kept to small,
 //! clearly marked modules.
 
+pub mod access_history;
+pub mod admin;
 pub mod auth;
 pub mod messaging;
 pub mod pages;

@@ -8,6 +8,8 @@ use leptos_router::{
 };
 
 use crate::pages::{
+    access_history::AccessHistoryPage,
+    admin::AdminPage,
     home::HomePage,
     inbox::InboxPage,
     not_found::NotFound,
@@ -60,18 +62,23 @@ pub fn App() -> impl IntoView {
         <Router>
             <main id="content" tabindex="-1" data-hydrated=move || hydrated.get().to_string()>
                 <Routes fallback=NotFound>
+                    // Patient pages are rendered whole before the response starts
+                    // (SsrMode::Async): streamed out of order, their content would
+                    // need JavaScript to move into place, and they must read without it.
                     <Route path=path!("") view=HomePage/>
-                    <Route path=path!("/open/:token") view=OpenLinkPage/>
-                    <Route path=path!("/sign-in") view=SignInPage/>
-                    <Route path=path!("/inbox") view=InboxPage/>
+                    <Route path=path!("/open/:token") view=OpenLinkPage ssr=SsrMode::Async/>
+                    <Route path=path!("/sign-in") view=SignInPage ssr=SsrMode::Async/>
+                    <Route path=path!("/inbox") view=InboxPage ssr=SsrMode::Async/>
                     <Route path=path!("/signed-out") view=SignedOutPage/>
                     <Route path=path!("/enroll/:token") view=EnrollPage/>
                     <Route path=path!("/staff/sign-in") view=StaffSignInPage/>
                     <Route path=path!("/staff") view=StaffHomePage/>
+                    <Route path=path!("/staff/admin") view=AdminPage ssr=SsrMode::Async/>
                     <Route path=path!("/staff/mailbox/:id") view=MailboxPage/>
                     // Rendered whole before the response starts, so a refusal is a real 403.
                     <Route path=path!("/thread/:id") view=ThreadPage ssr=SsrMode::Async/>
-                    <Route path=path!("/statements") view=StatementsPage/>
+                    <Route path=path!("/statements") view=StatementsPage ssr=SsrMode::Async/>
+                    <Route path=path!("/access-history") view=AccessHistoryPage ssr=SsrMode::Async/>
                     <Route path=path!("/statements/:id") view=StatementView ssr=SsrMode::Async/>
                 </Routes>
             </main>

@@ -8,10 +8,10 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { BASE_URL, launch, waitForPortal, watchedPage } from '../browser.mjs';
 import { emails, newCode, waitForEmail } from '../mail.mjs';
+import { assertAccessible } from '../checks.mjs';
+import { PORTICO, addAuthenticator, demoLink, enrolledStaff, hydrated, signIn } from '../portal.mjs';
 
 const DATA_DIR = process.env.PORTICO_DATA_DIR ?? 'target/e2e-data';
-
-const PORTICO = process.env.PORTICO_BIN ?? 'target/debug/portico';
 
 let browser;
 before(async () => {
@@ -21,59 +21,6 @@ before(async () => {
 after(async () => {
   await browser?.close();
 });
-
-// `portico demo` adds a clinic and a patient and prints a sign-in link. Each
-// test signs in as a patient of its own: at most 5 codes an hour go to one.
-let patients = 0;
-function demoLink(patient = `patient-${process.pid}-${++patients}@example.org`) {
-  const out = execFileSync(PORTICO, ['demo', '--patient', patient], { env: process.env, encoding: 'utf8' });
-  const link = out.split('\n').find((line) => line.includes('/open/'));
-  assert.ok(link, `no link in: ${out}`);
-  return link.trim();
-}
-
-// A platform authenticator on Chromium's virtual WebAuthn: discoverable
-// credentials, user verification, presence simulated.
-async function addAuthenticator(context, page) {
-  const cdp = await context.newCDPSession(page);
-  await cdp.send('WebAuthn.enable');
-  const { authenticatorId } = await cdp.send('WebAuthn.addVirtualAuthenticator', {
-    options: {
-      protocol: 'ctap2',
-      transport: 'internal',
-      hasResidentKey: true,
-      hasUserVerification: true,
-      isUserVerified: true,
-      automaticPresenceSimulation: true,
-    },
-  });
-  return { cdp, authenticatorId };
-}
-
-async function hydrated(page) {
-  await page.locator('main[data-hydrated="true"]').waitFor({ timeout: 30_000 });
-}
-
-// Opens a fresh demo link and signs in with the emailed code.
-async function signIn(page, patient) {
-  await page.goto(demoLink(patient));
-  await hydrated(page);
-  await page.getByRole('heading', { name: 'Riverside Clinic (demo) sent you a secure message' }).waitFor();
-  const before = emails();
-  await page.getByRole('button', { name: 'Email me a code' }).click();
-  await page.getByRole('status').filter({ hasText: 'A code is on its way' }).waitFor();
-  // The session that asked for the code, from before sign-in.
-  const preSignIn = (await page.context().cookies()).find((c) => c.name === 'portico_session');
-  const code = await newCode(before);
-  // A wrong code first: the page says so, and the right one still works.
-  await page.getByLabel('The code from the email').fill(code === '000000' ? '000001' : '000000');
-  await page.getByRole('button', { name: 'Sign in' }).click();
-  await page.getByRole('alert').filter({ hasText: 'That code did not work' }).waitFor();
-  await page.getByLabel('The code from the email').fill(code);
-  await page.getByRole('button', { name: 'Sign in' }).click();
-  await page.getByRole('heading', { name: 'Your messages' }).waitFor();
-  return { preSignIn };
-}
 
 test('a link, an emailed code, then signing out; the old cookie opens nothing', async () => {
   const { context, page, problems } = await watchedPage(browser);
@@ -139,9 +86,25 @@ test('the idle timeout warns, can be put off, then signs out and clears the page
   const dialog = page.getByRole('alertdialog');
   await dialog.waitFor({ timeout: 20_000 });
   assert.match(await dialog.textContent(), /signed out in \d+ seconds/);
-  await page.getByRole('button', { name: 'Stay signed in' }).click();
+  // Focus moves into the dialog, onto "Stay signed in", and Tab keeps it there.
+  const focused = () => page.evaluate(() => ({
+    text: document.activeElement?.textContent,
+    inDialog: !!document.activeElement?.closest('dialog'),
+    onPage: document.activeElement !== document.body && !document.activeElement?.closest('dialog'),
+  }));
+  assert.equal((await focused()).text, 'Stay signed in');
+  for (let i = 0; i < 4; i++) {
+    await page.keyboard.press('Tab');
+    assert.equal((await focused()).onPage, false, 'Tab left the dialog for the page behind it');
+  }
+  await assertAccessible(page, 'the timeout dialog');
+  // Escape means "stay", like the button.
+  await page.keyboard.press('Escape');
   await dialog.waitFor({ state: 'hidden' });
   assert.ok(await page.getByRole('heading', { name: 'Your messages' }).isVisible());
+  await dialog.waitFor({ timeout: 20_000 });
+  await page.getByRole('button', { name: 'Stay signed in' }).click();
+  await dialog.waitFor({ state: 'hidden' });
 
   await page.getByRole('status').filter({ hasText: 'You were signed out after 20 seconds of inactivity' }).waitFor({ timeout: 40_000 });
   await page.getByRole('heading', { name: 'Sign in' }).waitFor();
@@ -197,7 +160,7 @@ test('staff enroll from the link, then sign in with password and passkey, and he
   const demo = execFileSync(PORTICO, ['demo'], { env: process.env, encoding: 'utf8' });
   const org = demo.match(/Organization id \(for `portico staff add --org`\): (\S+)/)[1];
   const email = `nurse-${Date.now()}@riverside.example`;
-  const added = execFileSync(PORTICO, ['staff', 'add', '--org', org, '--email', email, '--role', 'clinician'], {
+  const added = execFileSync(PORTICO, ['staff', 'add', '--org', org, '--email', email, '--name', 'Nurse Joy', '--role', 'clinician'], {
     env: process.env,
     encoding: 'utf8',
   });
@@ -205,6 +168,7 @@ test('staff enroll from the link, then sign in with password and passkey, and he
 
   await page.goto(enroll);
   await hydrated(page);
+  await assertAccessible(page, 'the staff enrollment page');
   await page.getByLabel(/Choose a password/).fill('four long words here');
   await page.getByRole('button', { name: 'Set password' }).click();
   await page.getByRole('status').filter({ hasText: 'Password set' }).waitFor();
@@ -229,6 +193,7 @@ test('staff enroll from the link, then sign in with password and passkey, and he
     await answered;
     await page.getByRole('alert').filter({ hasText: 'do not match' }).waitFor();
   }
+  await assertAccessible(page, 'the staff sign-in page, after a wrong password');
   await page.getByLabel('Work email address').fill(email);
   await page.getByLabel('Password').fill('four long words here');
   await page.getByRole('button', { name: 'Continue' }).click();
@@ -255,31 +220,14 @@ test('signing out everywhere ends the other devices\' sessions too', async () =>
   await phone.context.close();
 });
 
-// A staff member in a fresh browser with a passkey, signed in on /staff.
-async function enrolledStaff(org, role) {
-  const { context, page, problems } = await watchedPage(browser);
-  await addAuthenticator(context, page);
-  const email = `${role}-${process.pid}-${Date.now()}@riverside.example`;
-  const added = execFileSync(PORTICO, ['staff', 'add', '--org', org, '--email', email, '--role', role], {
-    env: process.env,
-    encoding: 'utf8',
-  });
-  await page.goto(added.split('\n').find((l) => l.includes('/enroll/')).trim());
-  await hydrated(page);
-  await page.getByLabel(/Choose a password/).fill('four long words here');
-  await page.getByRole('button', { name: 'Set password' }).click();
-  await page.getByRole('button', { name: 'Add a passkey' }).click();
-  await page.getByRole('heading', { name: `Riverside Clinic (demo) · ${role}` }).waitFor();
-  return { context, page, problems };
-}
-
 test('staff write to a new patient, who reads and replies; billing cannot open the thread', async () => {
   const demo = execFileSync(PORTICO, ['demo', '--patient', `seed-${process.pid}@example.org`], {
     env: process.env,
     encoding: 'utf8',
   });
   const org = demo.match(/Organization id \(for `portico staff add --org`\): (\S+)/)[1];
-  const clinician = await enrolledStaff(org, 'clinician');
+  const clinician = await enrolledStaff(browser, org, 'clinician');
+  await assertAccessible(clinician.page, "a clinician's home, with the compose form");
   const patientEmail = `new-patient-${process.pid}@example.org`;
   const before = emails();
   await clinician.page.getByLabel('From').selectOption({ label: 'Cardiology' });
@@ -298,6 +246,7 @@ test('staff write to a new patient, who reads and replies; billing cannot open t
   await clinician.page.getByRole('button', { name: 'Send securely' }).click();
   await clinician.page.getByRole('heading', { name: 'MARKER-E2E-SUBJECT echo results' }).waitFor();
   const threadUrl = clinician.page.url();
+  await assertAccessible(clinician.page, 'a thread as staff see it');
 
   // The notice, at the SMTP server: who wrote and a link, nothing of the message.
   const notice = await waitForEmail(before, (m) => m.subject === 'You have a new secure message');
@@ -320,6 +269,7 @@ test('staff write to a new patient, who reads and replies; billing cannot open t
   await patient.page.getByText('MARKER-E2E-BODY Your echo looks normal.').waitFor();
   // The address in the body is a link; the body is text, never HTML.
   await patient.page.getByRole('link', { name: 'https://example.org/echo' }).waitFor();
+  await assertAccessible(patient.page, 'a thread as its patient sees it');
   // The PDF downloads whole, as an attachment that the browser must not sniff.
   const fileLink = patient.page.getByRole('link', { name: 'MARKER-E2E-FILE echo.pdf' });
   const href = await fileLink.getAttribute('href');
@@ -344,6 +294,7 @@ test('staff write to a new patient, who reads and replies; billing cannot open t
   await clinician.page.goto(`${BASE_URL}/staff`);
   await clinician.page.getByRole('link', { name: 'Cardiology' }).click();
   await clinician.page.getByText(/· 1 unread/).waitFor();
+  await assertAccessible(clinician.page, 'a mailbox');
   await clinician.page.getByRole('link', { name: 'MARKER-E2E-SUBJECT echo results' }).click();
   await clinician.page.getByText('Thank you, doctor').waitFor();
   await clinician.page.getByText(/^Read by the patient \d{4}-\d{2}-\d{2}/).waitFor();
@@ -359,11 +310,26 @@ test('staff write to a new patient, who reads and replies; billing cannot open t
   assert.equal((await patient.page.request.get(`${BASE_URL}${href}`)).status(), 404);
 
   // Billing: a clear 403 page.
-  const clerk = await enrolledStaff(org, 'billing');
+  const clerk = await enrolledStaff(browser, org, 'billing');
   const res = await clerk.page.goto(threadUrl);
   assert.equal(res.status(), 403);
   await clerk.page.getByRole('heading', { name: 'You cannot open this' }).waitFor();
   assert.equal(await clerk.page.getByText('MARKER-E2E').count(), 0);
+  await assertAccessible(clerk.page, 'the refusal page');
+
+  // The patient's access history names the clinician who opened the thread and
+  // the billing clerk who was refused, as their clinic named them; the
+  // clerk's page, a moment ago, is recorded before this one is read.
+  await patient.page.goto(`${BASE_URL}/access-history`);
+  await patient.page.getByRole('heading', { name: 'Access history' }).waitFor();
+  const entries = patient.page.locator('.history-entry');
+  const clinicianViewed = entries.filter({ hasText: 'E2E clinician (clinician), Riverside Clinic (demo) opened a conversation' });
+  await clinicianViewed.first().waitFor();
+  assert.equal(await clinicianViewed.first().getByRole('link', { name: 'Open the conversation' }).getAttribute('href'), new URL(threadUrl).pathname);
+  await entries.filter({ hasText: 'E2E billing (billing staff), Riverside Clinic (demo) opened a conversation' }).filter({ hasText: 'Refused' }).first().waitFor();
+  await entries.filter({ hasText: 'You looked at this access history' }).first().waitFor();
+  assert.equal(await patient.page.getByText('MARKER-E2E').count(), 0, 'the history names no subject');
+  await assertAccessible(patient.page, 'the access history');
 
   for (const who of [clinician, patient, clerk]) await who.context.close();
 

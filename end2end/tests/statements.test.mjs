@@ -7,9 +7,10 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { BASE_URL, launch, waitForPortal, watchedPage } from '../browser.mjs';
 import { emails, newCode, readEmail, waitForEmail } from '../mail.mjs';
+import { PHONE, assertAccessible, assertFitsWidth } from '../checks.mjs';
+import { PORTICO, demoLink } from '../portal.mjs';
 
 const DATA_DIR = process.env.PORTICO_DATA_DIR ?? 'target/e2e-data';
-const PORTICO = process.env.PORTICO_BIN ?? 'target/debug/portico';
 const EB3500 = JSON.parse(
   readFileSync('core/tests/fixtures/fhir/hl7-r4-examples/ExplanationOfBenefit-EB3500.json', 'utf8'),
 );
@@ -118,6 +119,30 @@ test('a plan publishes; the member gets one notice, reads the statement, downloa
   assert.equal(json.status(), 200);
   assert.ok((await json.body()).equals(Buffer.from(first.eobText)), 'the JSON is byte-equal to what was published');
 
+  // Readable to everyone (WCAG 2.1 AA) and on a phone: the wide table of
+  // service lines scrolls in its own box, not the page.
+  await assertAccessible(page, 'a statement');
+  await page.setViewportSize(PHONE);
+  await assertFitsWidth(page, 'a statement');
+  // Printed: the statement alone, its "not a bill" notice included, without
+  // the page's header, the downloads or the correction form.
+  await page.emulateMedia({ media: 'print' });
+  assert.ok(await page.getByText('This is not a bill.').isVisible());
+  assert.ok(await page.locator('.service-lines').isVisible());
+  for (const furniture of ['.site-header', '.downloads', '.correction']) {
+    assert.equal(await page.locator(furniture).isVisible(), false, `${furniture} is printed`);
+  }
+  await page.emulateMedia({ media: 'screen' });
+  // The member's access history lists the statement's view, with a link to it.
+  await page.goto(`${BASE_URL}/access-history`);
+  const viewed = page.locator('.history-entry').filter({ hasText: 'You opened a statement' }).first();
+  await viewed.waitFor();
+  assert.match(await viewed.getByRole('link', { name: 'Open the statement' }).getAttribute('href'), /^\/statements\/[0-9a-f-]+$/);
+  await page.goto(`${BASE_URL}/statements`);
+  await page.getByRole('heading', { name: 'Your statements' }).waitFor();
+  await assertAccessible(page, 'the statement list');
+  await assertFitsWidth(page, 'the statement list');
+
   // Not signed in, the downloads open nothing.
   const stranger = await browser.newContext();
   const refused = await stranger.request.get(`${BASE_URL}${pdfHref}`);
@@ -129,6 +154,46 @@ test('a plan publishes; the member gets one notice, reads the statement, downloa
   for (const file of filesUnder(DATA_DIR)) {
     assert.equal(readFileSync(file).indexOf(MARKER), -1, `the marker is readable in ${file}`);
   }
+});
+
+test('without JavaScript a member signs in with a code and reads a message and a statement', async () => {
+  const planName = `E2E Plan Without Script ${process.pid}`;
+  const plan = portico('org', 'add', '--kind', 'health-plan', '--name', planName);
+  const key = portico('apikey', 'create', '--org', plan, '--scope', 'eob:publish', '--label', 'e2e-no-script');
+  const email = `no-script-${process.pid}@example.org`;
+  const claim = `E2E-NO-SCRIPT-${process.pid}`;
+  await publish(key, bundle(email, claim).text);
+  // The demo clinic writes to the same address, and gives its link.
+  const link = demoLink(email);
+
+  const context = await browser.newContext({ javaScriptEnabled: false });
+  const page = await context.newPage();
+  await page.goto(link);
+  await page.getByRole('heading', { name: 'Riverside Clinic (demo) sent you a secure message' }).waitFor();
+  const before = emails();
+  await page.getByRole('button', { name: 'Email me a code' }).click();
+  const code = await newCode(before);
+  // A wrong code: the server-rendered page says so, and the right one works.
+  await page.getByLabel('The code from the email').fill(code === '000000' ? '000001' : '000000');
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByRole('alert').filter({ hasText: 'That code did not work' }).waitFor();
+  assert.doesNotMatch(page.url(), /\d{6}/, 'no code in the address');
+  await page.getByLabel('The code from the email').fill(code);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByRole('heading', { name: 'Your messages' }).waitFor();
+
+  await page.getByRole('link', { name: 'Your echocardiogram report' }).click();
+  await page.getByText('Hello, your report is attached.').waitFor();
+  await page.goto(`${BASE_URL}/statements`);
+  await page.getByRole('link', { name: planName }).click();
+  await page.getByRole('heading', { name: 'Explanation of Benefits' }).waitFor();
+  assert.equal(await page.locator('.claim-number').textContent(), claim);
+  // No script ran: the page never hydrated.
+  assert.equal(await page.locator('main').getAttribute('data-hydrated'), 'false');
+  await page.goto(`${BASE_URL}/inbox`);
+  await page.getByRole('button', { name: 'Sign out', exact: true }).click();
+  await page.getByRole('heading', { name: 'You are signed out' }).waitFor();
+  await context.close();
 });
 
 function filesUnder(dir) {

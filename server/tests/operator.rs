@@ -397,6 +397,8 @@ async fn staff_add_prints_a_one_time_enrollment_link() {
             "no-such-org",
             "--email",
             &address,
+            "--name",
+            "Nurse Joy",
             "--role",
             "clinician",
         ],
@@ -405,7 +407,16 @@ async fn staff_add_prints_a_one_time_enrollment_link() {
     let bad_role = run(
         portal.data(),
         &[
-            "staff", "add", "--org", &org.id, "--email", &address, "--role", "owner",
+            "staff",
+            "add",
+            "--org",
+            &org.id,
+            "--email",
+            &address,
+            "--name",
+            "Nurse Joy",
+            "--role",
+            "owner",
         ],
     );
     assert!(
@@ -423,6 +434,8 @@ async fn staff_add_prints_a_one_time_enrollment_link() {
             &org.id,
             "--email",
             &address,
+            "--name",
+            "Nurse Joy",
             "--role",
             "clinician",
         ],

@@ -38,6 +38,43 @@ pub enum CodeAnswer {
     },
 }
 
+impl CodeAnswer {
+    /// The answer as a page address carries it after a form posted without
+    /// JavaScript (`/sign-in?code=…`).
+    pub fn as_query(&self) -> String {
+        match self {
+            CodeAnswer::SignedIn => "signed-in".to_owned(),
+            CodeAnswer::DidNotWork => "did-not-work".to_owned(),
+            CodeAnswer::NotACode { digits } => format!("digits-{digits}"),
+        }
+    }
+
+    /// The answer in `?code=`; `None` for anything else, "sent" included.
+    pub fn from_query(query: &str) -> Option<Self> {
+        match query {
+            "signed-in" => Some(CodeAnswer::SignedIn),
+            "did-not-work" => Some(CodeAnswer::DidNotWork),
+            _ => query
+                .strip_prefix("digits-")
+                .and_then(|d| d.parse().ok())
+                .map(|digits| CodeAnswer::NotACode { digits }),
+        }
+    }
+
+    /// What the code form says about this answer; nothing once signed in.
+    pub fn problem(&self) -> Option<String> {
+        match self {
+            CodeAnswer::SignedIn => None,
+            CodeAnswer::DidNotWork => Some(
+                "That code did not work. Check the newest email, or ask for a new code.".to_owned(),
+            ),
+            CodeAnswer::NotACode { digits } => {
+                Some(format!("Enter the {digits} digits from the email."))
+            }
+        }
+    }
+}
+
 /// Who is signed in, and the session's clock, for the page.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SessionView {
@@ -52,23 +89,35 @@ pub async fn link_landing(token: String) -> Result<LinkAnswer, ServerFnError> {
     session::link_landing(&token).await
 }
 
-/// "Email me a code" on a link's landing page.
+/// "Email me a code" on a link's landing page. Posted without JavaScript, the
+/// browser comes back to the page with `?code=sent`, which shows the code form.
 #[server(endpoint = "request_code_for_link")]
 pub async fn request_code_for_link(token: String) -> Result<(), ServerFnError> {
-    session::request_code_for_link(&token).await
+    session::request_code_for_link(&token).await?;
+    session::after_plain_form_go_to(&format!("/open/{token}?code=sent"));
+    Ok(())
 }
 
 /// "Email me a code" on the sign-in page: the same answer whether or not the
 /// address is known.
 #[server(endpoint = "request_code_by_email")]
 pub async fn request_code_by_email(email: String) -> Result<(), ServerFnError> {
-    session::request_code_by_email(&email).await
+    session::request_code_by_email(&email).await?;
+    session::after_plain_form_go_to("/sign-in?code=sent");
+    Ok(())
 }
 
-/// Checks the typed code; on success the session id changes and the person is signed in.
+/// Checks the typed code; on success the session id changes and the person is
+/// signed in. Posted without JavaScript, the browser goes to the inbox, or back
+/// to the code form with the problem in the address (no code in it).
 #[server(endpoint = "submit_code")]
 pub async fn submit_code(code: String) -> Result<CodeAnswer, ServerFnError> {
-    session::submit_code(&code).await
+    let answer = session::submit_code(&code).await?;
+    session::after_plain_form_go_to(&match &answer {
+        CodeAnswer::SignedIn => "/inbox".to_owned(),
+        problem => format!("/sign-in?code={}", problem.as_query()),
+    });
+    Ok(answer)
 }
 
 /// The signed-in person, if any (and the session's clock).
@@ -86,13 +135,17 @@ pub async fn stay_signed_in() -> Result<bool, ServerFnError> {
 /// Ends this session.
 #[server(endpoint = "sign_out")]
 pub async fn sign_out() -> Result<(), ServerFnError> {
-    session::sign_out(false).await
+    session::sign_out(false).await?;
+    session::after_plain_form_go_to("/signed-out");
+    Ok(())
 }
 
 /// Ends every session of the signed-in person, on every device.
 #[server(endpoint = "sign_out_everywhere")]
 pub async fn sign_out_everywhere() -> Result<(), ServerFnError> {
-    session::sign_out(true).await
+    session::sign_out(true).await?;
+    session::after_plain_form_go_to("/signed-out");
+    Ok(())
 }
 
 /// A passkey in its owner's list.

@@ -451,6 +451,32 @@ pub async fn passkey_remove(id: &str) -> Result<(), ServerFnError> {
         .map_err(failed)
 }
 
+/// After a form posted without JavaScript (the browser asked for a page, not
+/// data), sends the browser to `to` instead of back where it came from. A call
+/// from the hydrated page is left alone: the page shows the answer itself.
+pub fn after_plain_form_go_to(to: &str) {
+    let plain_form = use_context::<http::request::Parts>().is_some_and(|parts| {
+        parts
+            .headers
+            .get(http::header::ACCEPT)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.contains("text/html"))
+    });
+    if plain_form {
+        leptos_axum::redirect(to);
+    }
+}
+
+/// The signed-in patient's identity id; `staff_refusal` is the error a
+/// signed-in staff member gets.
+pub async fn signed_in_patient(staff_refusal: &str) -> Result<String, ServerFnError> {
+    match signed_in().await? {
+        Some(person) if person.kind != "staff" => Ok(person.id),
+        Some(_) => Err(ServerFnError::new(staff_refusal.to_owned())),
+        None => Err(ServerFnError::new("please sign in again")),
+    }
+}
+
 /// The signed-in person, after checking the absolute timeout (the idle timeout
 /// is the session's own expiry). A session past its absolute timeout is ended.
 pub async fn signed_in() -> Result<Option<Person>, ServerFnError> {
@@ -535,7 +561,7 @@ pub async fn staff_enrollment_open(token: &str) -> Result<bool, ServerFnError> {
         .map_err(failed)
 }
 
-fn staff_accounts<'a>(p: &'a Portal, passwords: &'a Passwords) -> StaffAccounts<'a> {
+pub(crate) fn staff_accounts<'a>(p: &'a Portal, passwords: &'a Passwords) -> StaffAccounts<'a> {
     StaffAccounts {
         store: &p.store,
         vault: &p.vault,
@@ -545,7 +571,7 @@ fn staff_accounts<'a>(p: &'a Portal, passwords: &'a Passwords) -> StaffAccounts<
     }
 }
 
-fn passwords() -> Result<Arc<Passwords>, ServerFnError> {
+pub(crate) fn passwords() -> Result<Arc<Passwords>, ServerFnError> {
     use_context::<Arc<Passwords>>().ok_or_else(|| ServerFnError::new("the portal is not set up"))
 }
 

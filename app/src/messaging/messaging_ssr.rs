@@ -70,6 +70,13 @@ pub async fn reader_for(p: &Portal, person: Person) -> Result<Reader, ServerFnEr
         return Ok(Reader::Patient(person.id));
     }
     let profile = staff::profile(&p.store, &person.id).await.map_err(failed)?;
+    // Disabling ends the account's sessions; a request already under way when
+    // it happened could still save its session again, so each request checks.
+    if profile.disabled {
+        return Err(ServerFnError::new(
+            "this account is disabled; ask your admin",
+        ));
+    }
     Ok(Reader::Staff(StaffMember {
         staff_id: profile.staff_id,
         organization_id: profile.organization_id,
@@ -77,7 +84,7 @@ pub async fn reader_for(p: &Portal, person: Person) -> Result<Reader, ServerFnEr
     }))
 }
 
-async fn staff_member(p: &Portal) -> Result<StaffMember, ServerFnError> {
+pub(crate) async fn staff_member(p: &Portal) -> Result<StaffMember, ServerFnError> {
     match reader(p).await? {
         Reader::Staff(member) => Ok(member),
         Reader::Patient(_) => Err(ServerFnError::new("for staff only")),

@@ -29,7 +29,10 @@ pub fn InboxPage() -> impl IntoView {
                     <SignedInArea idle_secs=view.idle_timeout_secs>
                         <section class="inbox">
                             <h1>"Your messages"</h1>
-                            <p><a href="/statements">"Your statements (Explanation of Benefits)"</a></p>
+                            <ul class="inbox-links">
+                                <li><a href="/statements">"Your statements (Explanation of Benefits)"</a></li>
+                                <li><a href="/access-history">"Access history: who opened your messages and statements"</a></li>
+                            </ul>
                             <InboxList lines/>
                             <SignOutButtons/>
                         </section>
@@ -155,6 +158,20 @@ pub(crate) fn SignedInArea(
     let ended =
         move || end.value().get().is_some() || matches!(stay.value().get(), Some(Ok(false)));
     let warn = move || !expired.get() && remaining.get() <= warning_lead(idle_secs);
+    // A modal <dialog>: while it shows, focus starts on "Stay signed in", Tab
+    // stays inside it and the page behind is inert; closed, focus goes back to
+    // where it was.
+    let dialog = NodeRef::<leptos::html::Dialog>::new();
+    Effect::new(move |_| {
+        let show = warn();
+        if let Some(d) = dialog.get() {
+            if show && !d.open() {
+                let _ = d.show_modal();
+            } else if !show && d.open() {
+                d.close();
+            }
+        }
+    });
     let notice = format!(
         "You were signed out after {} of inactivity, to keep your information safe.",
         inactivity_text(idle_secs)
@@ -174,18 +191,21 @@ pub(crate) fn SignedInArea(
         >
             {children()}
         </Show>
-        <Show when=warn>
-            <div class="timeout-dialog" role="alertdialog" aria-modal="true"
-                aria-labelledby="timeout-title" aria-describedby="timeout-text">
-                <h2 id="timeout-title">"Are you still there?"</h2>
-                <p id="timeout-text" aria-live="polite">
-                    {move || format!("For your security you will be signed out in {} seconds.", remaining.get().max(0))}
-                </p>
-                <ActionForm action=stay>
-                    <button type="submit" autofocus=true>"Stay signed in"</button>
-                </ActionForm>
-            </div>
-        </Show>
+        <dialog node_ref=dialog class="timeout-dialog" role="alertdialog"
+            aria-labelledby="timeout-title" aria-describedby="timeout-text"
+            on:cancel=move |ev: leptos::ev::Event| {
+                // Escape: whoever pressed it is there, so it means "stay".
+                ev.prevent_default();
+                stay.dispatch(StaySignedIn {});
+            }>
+            <h2 id="timeout-title">"Are you still there?"</h2>
+            <p id="timeout-text" aria-live="polite">
+                {move || format!("For your security you will be signed out in {} seconds.", remaining.get().max(0))}
+            </p>
+            <ActionForm action=stay>
+                <button type="submit" autofocus=true>"Stay signed in"</button>
+            </ActionForm>
+        </dialog>
     }
 }
 

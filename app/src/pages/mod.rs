@@ -1,3 +1,5 @@
+pub mod access_history;
+pub mod admin;
 pub mod home;
 pub mod inbox;
 pub mod not_found;

@@ -7,7 +7,7 @@ use leptos_router::hooks::use_params_map;
 
 use super::{
     passkeys::PasskeySignIn,
-    sign_in::{error_text, CodeForm},
+    sign_in::{code_in_address, error_text, CodeForm},
 };
 use crate::auth::{link_landing, LinkAnswer, RequestCodeForLink};
 
@@ -52,7 +52,9 @@ fn ValidLink(
     token: String,
 ) -> impl IntoView {
     let request = ServerAction::<RequestCodeForLink>::new();
-    let sent = move || matches!(request.value().get(), Some(Ok(())));
+    // Asked for by a form posted without JavaScript, the browser comes back with `?code=sent`.
+    let asked_before = code_in_address();
+    let sent = move || asked_before || matches!(request.value().get(), Some(Ok(())));
     let problem = move || match request.value().get() {
         Some(Err(e)) => Some(error_text(&e)),
         _ => None,

@@ -4,6 +4,8 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 
 use super::passkeys::PasskeySignIn;
+use leptos_router::hooks::use_query_map;
+
 use crate::auth::{CodeAnswer, RequestCodeByEmail, SubmitCode};
 
 /// `/sign-in`: the address, then the code. The answer to the address is the
@@ -11,7 +13,7 @@ use crate::auth::{CodeAnswer, RequestCodeByEmail, SubmitCode};
 #[component]
 pub fn SignInPage() -> impl IntoView {
     let request = ServerAction::<RequestCodeByEmail>::new();
-    let asked = move || matches!(request.value().get(), Some(Ok(())));
+    let asked = move || matches!(request.value().get(), Some(Ok(()))) || code_in_address();
     let problem = move || match request.value().get() {
         Some(Err(e)) => Some(error_text(&e)),
         _ => None,
@@ -43,6 +45,12 @@ pub fn SignInPage() -> impl IntoView {
     }
 }
 
+/// True when the address says a code was sent (`?code=…`): a form posted
+/// without JavaScript comes back so, after asking for a code or typing one.
+pub fn code_in_address() -> bool {
+    use_query_map().read().get("code").is_some()
+}
+
 /// Typing the emailed code. On success the browser goes to the inbox.
 #[component]
 pub fn CodeForm() -> impl IntoView {
@@ -53,15 +61,16 @@ pub fn CodeForm() -> impl IntoView {
             navigate("/inbox", Default::default());
         }
     });
+    // Without JavaScript the answer comes back in the address (`?code=`).
+    let query = use_query_map();
     let answer = move || match submit.value().get() {
-        Some(Ok(CodeAnswer::DidNotWork)) => Some(
-            "That code did not work. Check the newest email, or ask for a new code.".to_owned(),
-        ),
-        Some(Ok(CodeAnswer::NotACode { digits })) => {
-            Some(format!("Enter the {digits} digits from the email."))
-        }
+        Some(Ok(answer)) => answer.problem(),
         Some(Err(e)) => Some(error_text(&e)),
-        _ => None,
+        None => query
+            .read()
+            .get("code")
+            .and_then(|q| CodeAnswer::from_query(&q))
+            .and_then(|a| a.problem()),
     };
     view! {
         <ActionForm action=submit attr:class="stack">

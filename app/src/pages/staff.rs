@@ -122,6 +122,7 @@ pub fn StaffHomePage() -> impl IntoView {
             {move || home.get().map(|answer| match answer {
                 Ok(Some(home)) => {
                     let failures = home.failures_since_last;
+                    let admin = home.role == "admin";
                     view! {
                         <SignedInArea idle_secs=home.idle_timeout_secs staff=true>
                             <section class="inbox">
@@ -131,6 +132,7 @@ pub fn StaffHomePage() -> impl IntoView {
                                         {format!("There were {failures} failed sign-in attempts on your account since you last signed in. If that was not you, tell your admin.")}
                                     </p>
                                 </Show>
+                                {admin.then(|| view! { <p><a href="/staff/admin">"Administration: staff and roles"</a></p> })}
                                 <MyMailboxes/>
                                 <Compose/>
                                 <SignOutButtons/>

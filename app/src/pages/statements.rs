@@ -87,7 +87,8 @@ fn whole(s: StatementPage) -> impl IntoView {
                 <dt>"Service dates"</dt><dd>{s.service_dates.clone()}</dd>
                 <dt>"Processed"</dt><dd>{s.created.clone()}</dd>
             </dl>
-            <div class="table-scroll">
+            // Focusable, so keyboard users can scroll it sideways on a narrow screen.
+            <div class="table-scroll" tabindex="0" role="region" aria-label="Services (scrolls sideways)">
                 <table class="service-lines">
                     <caption>"Services"</caption>
                     <thead><tr>

@@ -5,7 +5,7 @@ use portico_core::eob::{Amounts, Column, Statement, StatementSummary, Statements
 
 use super::{ServiceLine, StatementLine, StatementPage};
 use crate::{
-    auth::session::{client, failed, portal, signed_in, Portal},
+    auth::session::{client, failed, portal, signed_in_patient, Portal},
     messaging::messaging_ssr::messaging,
 };
 
@@ -19,11 +19,7 @@ pub fn statements(p: &Portal) -> Statements<'_> {
 }
 
 async fn member() -> Result<String, ServerFnError> {
-    match signed_in().await? {
-        Some(person) if person.kind != "staff" => Ok(person.id),
-        Some(_) => Err(ServerFnError::new("statements are for members only")),
-        None => Err(ServerFnError::new("please sign in again")),
-    }
+    signed_in_patient("statements are for members only").await
 }
 
 /// Cents as dollars: "$1,234.50", "-$3.00"; "—" when the plan gave none.

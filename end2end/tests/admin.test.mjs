@@ -1,0 +1,78 @@
+// An organization's admin manages its staff: invites (the one-time link is
+// shown once), changes a role, and disables an account, whose open session
+// ends at once. Anyone else is refused the page.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { BASE_URL, launch, waitForPortal } from '../browser.mjs';
+import { assertAccessible } from '../checks.mjs';
+import { PORTICO, enrolledStaff } from '../portal.mjs';
+
+let browser;
+before(async () => {
+  await waitForPortal();
+  browser = await launch();
+});
+after(async () => {
+  await browser?.close();
+});
+
+test('an admin invites, changes a role and disables an account, whose session ends at once', async () => {
+  const demo = execFileSync(PORTICO, ['demo'], { env: process.env, encoding: 'utf8' });
+  const org = demo.match(/Organization id \(for `portico staff add --org`\): (\S+)/)[1];
+  const admin = await enrolledStaff(browser, org, 'admin');
+  const member = await enrolledStaff(browser, org, 'staff');
+
+  // Not an admin: refused, with a real 403.
+  const refused = await member.page.goto(`${BASE_URL}/staff/admin`);
+  assert.equal(refused.status(), 403);
+  await member.page.getByRole('heading', { name: 'You cannot open this' }).waitFor();
+  await member.page.goto(`${BASE_URL}/staff`);
+  await member.page.getByRole('heading', { name: 'Riverside Clinic (demo) · staff' }).waitFor();
+
+  const page = admin.page;
+  await page.getByRole('link', { name: 'Administration: staff and roles' }).click();
+  await page.getByRole('heading', { name: 'Administration', exact: true }).waitFor();
+  await page.locator('main[data-hydrated="true"]').waitFor();
+  const row = (name) => page.getByRole('row').filter({ has: page.getByRole('rowheader', { name }) });
+  await row('E2E staff').waitFor();
+  await assertAccessible(page, 'the staff administration page');
+
+  // A bad address is named, and nothing typed is lost.
+  await page.getByLabel('Name, as patients will see it').fill('Dr. Invited Person');
+  await page.getByLabel('Work email address').fill('not-an-address');
+  await page.getByLabel('Work email address').evaluate((el) => el.setAttribute('type', 'text'));
+  await page.getByRole('button', { name: 'Invite' }).click();
+  await page.getByRole('alert').filter({ hasText: /^email: / }).waitFor();
+  assert.equal(await page.getByLabel('Name, as patients will see it').inputValue(), 'Dr. Invited Person');
+
+  await page.getByLabel('Work email address').fill(`invited-${process.pid}-${Date.now()}@riverside.example`);
+  await page.getByLabel('Role', { exact: true }).selectOption('clinician');
+  await page.getByRole('button', { name: 'Invite' }).click();
+  const link = await page.locator('.enrollment-link').textContent();
+  assert.match(link, /^http:\/\/localhost:\d+\/enroll\/\S+$/);
+  await row('Dr. Invited Person').filter({ hasText: 'Invited (not yet enrolled)' }).waitFor();
+  const invited = await browser.newContext();
+  const invitedPage = await invited.newPage();
+  await invitedPage.goto(link);
+  await invitedPage.getByLabel(/Choose a password/).waitFor();
+  await invited.close();
+
+  // A role change applies at the member's next request.
+  await page.getByLabel('New role for E2E staff').selectOption('billing');
+  await page.getByRole('button', { name: 'Change role of E2E staff' }).click();
+  await row('E2E staff').filter({ hasText: 'billing' }).waitFor();
+  await member.page.reload();
+  await member.page.getByRole('heading', { name: 'Riverside Clinic (demo) · billing' }).waitFor();
+
+  // Disabled: the member's open session ends at once.
+  await page.getByRole('button', { name: 'Disable E2E staff' }).click();
+  await row('E2E staff').filter({ hasText: 'Disabled' }).waitFor();
+  await member.page.reload();
+  await member.page.getByRole('heading', { name: 'Please sign in' }).waitFor();
+  // The admin cannot disable or demote themselves by a slip.
+  assert.equal(await page.getByRole('button', { name: 'Disable E2E admin' }).count(), 0);
+
+  await admin.context.close();
+  await member.context.close();
+});
