@@ -1,5 +1,5 @@
 //! Administration on the page, for an organization's admins: its staff
-//! (invite, change a role, disable). The server functions' server half is in
+//! (invite, change a role, disable) and its audit log (search, export). The server functions' server half is in
 //! `admin_ssr.rs`; the rules are in `portico_core::admin`.
 
 #[cfg(feature = "ssr")]
@@ -54,4 +54,59 @@ pub async fn change_role(staff_id: String, role: String) -> Result<(), ServerFnE
 #[server(endpoint = "admin_disable_staff")]
 pub async fn disable_staff(staff_id: String) -> Result<(), ServerFnError> {
     admin_ssr::disable(&staff_id).await
+}
+
+/// One event in the admin's audit search.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditLine {
+    pub seq: i64,
+    /// "2026-12-01 09:30 UTC"
+    pub when: String,
+    /// "Dr. Ana Ruiz (staff)", "patient 0190…", "API key 0190…", "system: expiry"
+    pub who: String,
+    /// The stored action name, such as `thread_viewed`.
+    pub action: String,
+    pub outcome: String,
+    /// The ids it names, space-separated.
+    pub subjects: String,
+    pub from: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditPage {
+    pub lines: Vec<AuditLine>,
+    /// Pass as `before` for the next (older) page.
+    pub older: Option<i64>,
+}
+
+/// Staff of the admin's organization, for the search's staff filter: id and name.
+#[server(endpoint = "admin_staff_names")]
+pub async fn staff_names() -> Result<Vec<(String, String)>, ServerFnError> {
+    Ok(admin_ssr::staff_list()
+        .await?
+        .into_iter()
+        .map(|s| (s.id, s.name))
+        .collect())
+}
+
+/// Searches the organization's audit log. Every filter is optional (empty);
+/// dates are `YYYY-MM-DD`, both days included. Posted, never in the address:
+/// a patient's email must not sit in a URL or a server log.
+#[server(endpoint = "admin_search_audit")]
+pub async fn search_audit(
+    patient_email: String,
+    staff_id: String,
+    action: String,
+    since: String,
+    until: String,
+    before: Option<i64>,
+) -> Result<AuditPage, ServerFnError> {
+    let form = admin_ssr::AuditForm {
+        patient_email,
+        staff_id,
+        action,
+        since,
+        until,
+    };
+    admin_ssr::search_audit(&form, before).await
 }

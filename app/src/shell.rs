@@ -10,6 +10,7 @@ use leptos_router::{
 use crate::pages::{
     access_history::AccessHistoryPage,
     admin::AdminPage,
+    admin_audit::AdminAuditPage,
     home::HomePage,
     inbox::InboxPage,
     not_found::NotFound,
@@ -74,6 +75,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/staff/sign-in") view=StaffSignInPage/>
                     <Route path=path!("/staff") view=StaffHomePage/>
                     <Route path=path!("/staff/admin") view=AdminPage ssr=SsrMode::Async/>
+                    <Route path=path!("/staff/admin/audit") view=AdminAuditPage/>
                     <Route path=path!("/staff/mailbox/:id") view=MailboxPage/>
                     // Rendered whole before the response starts, so a refusal is a real 403.
                     <Route path=path!("/thread/:id") view=ThreadPage ssr=SsrMode::Async/>

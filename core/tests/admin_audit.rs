@@ -137,7 +137,7 @@ async fn admins_find_their_organizations_events_by_patient_staff_action_and_time
     let written = export_csv(
         store,
         log,
-        &admin,
+        admin,
         &AuditFilter {
             staff_id: Some(env.clerk.staff_id.clone()),
             ..AuditFilter::default()

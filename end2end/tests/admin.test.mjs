@@ -4,6 +4,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { BASE_URL, launch, waitForPortal } from '../browser.mjs';
 import { assertAccessible } from '../checks.mjs';
 import { PORTICO, enrolledStaff } from '../portal.mjs';
@@ -18,7 +19,8 @@ after(async () => {
 });
 
 test('an admin invites, changes a role and disables an account, whose session ends at once', async () => {
-  const demo = execFileSync(PORTICO, ['demo'], { env: process.env, encoding: 'utf8' });
+  const patient = `audited-${process.pid}@example.org`;
+  const demo = execFileSync(PORTICO, ['demo', '--patient', patient], { env: process.env, encoding: 'utf8' });
   const org = demo.match(/Organization id \(for `portico staff add --org`\): (\S+)/)[1];
   const admin = await enrolledStaff(browser, org, 'admin');
   const member = await enrolledStaff(browser, org, 'staff');
@@ -72,6 +74,34 @@ test('an admin invites, changes a role and disables an account, whose session en
   await member.page.getByRole('heading', { name: 'Please sign in' }).waitFor();
   // The admin cannot disable or demote themselves by a slip.
   assert.equal(await page.getByRole('button', { name: 'Disable E2E admin' }).count(), 0);
+
+
+  // The audit log: the demo clinician's messages to the patient, found by
+  // the patient's email (posted, so it is in no address), then the disabling
+  // by action, and the export.
+  await page.getByRole('link', { name: 'Audit log' }).click();
+  await page.getByRole('heading', { name: 'Audit log' }).waitFor();
+  await page.locator('main[data-hydrated="true"]').waitFor();
+  await page.getByLabel("Patient's email address").fill(patient);
+  await page.getByRole('button', { name: 'Search' }).click();
+  const events = page.locator('.audit-list tbody tr');
+  await events.filter({ hasText: 'Dr. Sam Rivera (staff)' }).filter({ hasText: 'message_sent' }).first().waitFor();
+  assert.equal(await events.count(), 3 + 1, 'three messages sent, and this search');
+  assert.ok(!page.url().includes('example.org'), 'the email is not in the address');
+  await assertAccessible(page, 'the audit log search');
+
+  await page.getByLabel("Patient's email address").fill('');
+  await page.getByLabel('Action').selectOption('staff_disabled');
+  await page.getByRole('button', { name: 'Search' }).click();
+  await events.filter({ hasText: 'E2E admin (staff)' }).filter({ hasText: 'staff_disabled' }).waitFor();
+  const [download] = await Promise.all([
+    page.waitForEvent('download'),
+    page.getByRole('button', { name: /^Download these events as CSV/ }).click(),
+  ]);
+  const csv = readFileSync(await download.path(), 'utf8').trim().split('\n');
+  assert.match(csv[0], /^seq,occurred_at,/);
+  assert.equal(csv.length, 2, `one disabling: ${csv.join('\n')}`);
+  assert.match(csv[1], /,staff_disabled,/);
 
   await admin.context.close();
   await member.context.close();

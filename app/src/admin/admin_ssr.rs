@@ -1,20 +1,25 @@
 //! The server half of the admin functions.
 
+use std::collections::HashMap;
+
 use leptos::prelude::*;
 use portico_core::{
-    admin::staff,
+    admin::{audit_log, staff},
+    audit::{Action, ActorKind, AuditFilter, RecordedEvent, Seq},
     auth::staff::{StaffName, StaffRole},
-    vault::NormalizedEmail,
+    vault::{NormalizedEmail, Vault},
+    Error,
 };
+use serde::Deserialize;
 
-use super::StaffRow;
+use super::{AuditLine, AuditPage, StaffRow};
 use crate::{
     auth::session::{client, failed, passwords, portal, staff_accounts},
-    messaging::messaging_ssr::staff_member,
+    messaging::messaging_ssr::{staff_member, when},
 };
 
 /// As [`failed`], with words of its own for someone who is not an admin.
-fn admin_failed(error: portico_core::Error) -> ServerFnError {
+pub fn admin_failed(error: portico_core::Error) -> ServerFnError {
     let denied = matches!(error, portico_core::Error::Denied);
     let answer = failed(error);
     if denied {
@@ -77,4 +82,130 @@ pub async fn disable(staff_id: &str) -> Result<(), ServerFnError> {
         .await
         .map(drop)
         .map_err(admin_failed)
+}
+
+/// The audit search form as typed; empty fields filter nothing.
+#[derive(Clone, Debug, Default, Deserialize)]
+pub struct AuditForm {
+    #[serde(default)]
+    pub patient_email: String,
+    #[serde(default)]
+    pub staff_id: String,
+    #[serde(default)]
+    pub action: String,
+    #[serde(default)]
+    pub since: String,
+    #[serde(default)]
+    pub until: String,
+}
+
+const DAY_MS: i64 = 24 * 3600 * 1000;
+
+/// A field as typed, or `None` when left empty.
+fn some(field: &str) -> Option<&str> {
+    Some(field.trim()).filter(|s| !s.is_empty())
+}
+
+/// A `YYYY-MM-DD` day's first millisecond (UTC).
+fn day_start(field: &'static str, day: &str) -> Result<i64, Error> {
+    let format = time::macros::format_description!("[year]-[month]-[day]");
+    time::Date::parse(day.trim(), &format)
+        .map(|d| d.midnight().assume_utc().unix_timestamp() * 1000)
+        .map_err(|_| Error::Invalid {
+            field,
+            problem: "must be a date such as 2026-12-01".into(),
+        })
+}
+
+impl AuditForm {
+    /// The filter. An address the portal does not know matches nothing; an
+    /// unknown action or a bad date names its field.
+    pub async fn filter(&self, vault: &Vault) -> Result<AuditFilter, Error> {
+        let patient_id = match some(&self.patient_email) {
+            None => None,
+            Some(email) => match vault.find_identity(&NormalizedEmail::parse(email)?).await? {
+                Some(identity) => Some(identity.id),
+                None => {
+                    return Ok(AuditFilter {
+                        until: Some(i64::MIN),
+                        ..AuditFilter::default()
+                    })
+                }
+            },
+        };
+        let action = match some(&self.action) {
+            None => None,
+            Some(name) => Some(Action::from_name(name).ok_or(Error::Invalid {
+                field: "action",
+                problem: "is not an action the log records".into(),
+            })?),
+        };
+        Ok(AuditFilter {
+            patient_id,
+            staff_id: some(&self.staff_id).map(str::to_owned),
+            action,
+            since: some(&self.since)
+                .map(|d| day_start("since", d))
+                .transpose()?,
+            // The last day is included.
+            until: some(&self.until)
+                .map(|d| day_start("until", d).map(|ms| ms + DAY_MS))
+                .transpose()?,
+        })
+    }
+}
+
+pub async fn search_audit(
+    form: &AuditForm,
+    before: Option<i64>,
+) -> Result<AuditPage, ServerFnError> {
+    let p = portal()?;
+    let admin = staff_member(&p).await?;
+    let filter = form.filter(&p.vault).await.map_err(admin_failed)?;
+    let (events, older) = audit_log::search(
+        &p.store,
+        &p.audit,
+        &admin,
+        &filter,
+        before.map(Seq),
+        &client().await,
+    )
+    .await
+    .map_err(admin_failed)?;
+    let names: HashMap<String, String> = staff::list(&p.store, &admin)
+        .await
+        .map_err(admin_failed)?
+        .into_iter()
+        .map(|s| (s.staff_id, s.name.unwrap_or_else(|| "(no name)".to_owned())))
+        .collect();
+    Ok(AuditPage {
+        lines: events.into_iter().map(|e| audit_line(e, &names)).collect(),
+        older: older.map(|s| s.0),
+    })
+}
+
+fn audit_line(e: RecordedEvent, names: &HashMap<String, String>) -> AuditLine {
+    let actor = &e.event.actor;
+    let who = match actor.kind {
+        ActorKind::Staff => match names.get(&actor.id) {
+            Some(name) => format!("{name} (staff)"),
+            None => format!("staff {}", actor.id),
+        },
+        ActorKind::Patient => format!("patient {}", actor.id),
+        ActorKind::ApiKey => format!("API key {}", actor.id),
+        ActorKind::System => format!("system: {}", actor.id),
+    };
+    AuditLine {
+        seq: e.seq.0,
+        when: when(e.event.occurred_at),
+        who,
+        action: e.event.action.as_str().to_owned(),
+        outcome: e.event.outcome.as_str().to_owned(),
+        subjects: e.event.subject_ids.join(" "),
+        from: e
+            .event
+            .client_address
+            .map(|a| a.to_string())
+            .unwrap_or_default(),
+    }
 }

@@ -1,6 +1,7 @@
 //! The HTTP surface: Leptos pages and server functions, `/healthz`, the REST
 //! API under `/api/v1`, and the middleware every response passes through.
 
+mod admin;
 pub mod api;
 mod capacity;
 mod health;
@@ -114,6 +115,7 @@ pub fn router(state: AppState) -> Router {
         .route("/attachments/{id}", get(messages::download))
         .route("/statements/{id}/pdf", get(statements::pdf))
         .route("/statements/{id}/fhir.json", get(statements::fhir_json))
+        .route("/staff/admin/audit.csv", post(admin::audit_csv))
         .leptos_routes_with_context(&state, routes, page_context.clone(), {
             let options = options.clone();
             move || shell(options.clone())
