@@ -110,3 +110,40 @@ pub async fn search_audit(
     };
     admin_ssr::search_audit(&form, before).await
 }
+
+/// The alert rules as the form shows them (empty: off), and the alerts raised.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AlertsPage {
+    pub max_patients_per_hour: String,
+    pub business_hours_start: String,
+    pub business_hours_end: String,
+    pub alerts: Vec<AlertLine>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AlertLine {
+    pub raised: String,
+    pub rule: String,
+    pub who: String,
+    pub detail: String,
+}
+
+#[server(endpoint = "admin_alerts")]
+pub async fn alert_settings() -> Result<AlertsPage, ServerFnError> {
+    admin_ssr::alerts_page().await
+}
+
+/// Sets the rules; an empty field turns its rule off.
+#[server(endpoint = "admin_set_alert_rules")]
+pub async fn set_alert_rules(
+    max_patients_per_hour: String,
+    business_hours_start: String,
+    business_hours_end: String,
+) -> Result<(), ServerFnError> {
+    admin_ssr::set_alert_rules(
+        &max_patients_per_hour,
+        &business_hours_start,
+        &business_hours_end,
+    )
+    .await
+}

@@ -10,6 +10,7 @@ use leptos_router::{
 use crate::pages::{
     access_history::AccessHistoryPage,
     admin::AdminPage,
+    admin_alerts::AdminAlertsPage,
     admin_audit::AdminAuditPage,
     home::HomePage,
     inbox::InboxPage,
@@ -76,6 +77,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/staff") view=StaffHomePage/>
                     <Route path=path!("/staff/admin") view=AdminPage ssr=SsrMode::Async/>
                     <Route path=path!("/staff/admin/audit") view=AdminAuditPage/>
+                    <Route path=path!("/staff/admin/alerts") view=AdminAlertsPage ssr=SsrMode::Async/>
                     <Route path=path!("/staff/mailbox/:id") view=MailboxPage/>
                     // Rendered whole before the response starts, so a refusal is a real 403.
                     <Route path=path!("/thread/:id") view=ThreadPage ssr=SsrMode::Async/>

@@ -2,6 +2,7 @@
 //! call into it and know nothing of SQL, and this crate knows nothing of HTTP.
 
 pub mod admin;
+pub mod alerts;
 pub mod api_keys;
 pub mod audit;
 pub mod auth;

@@ -3,48 +3,20 @@
 
 use portico_core::{
     audit::{self, AccessEntry, Accessor, Action, Item, Outcome, HISTORY_PAGE},
-    messages::{Reader, StaffMember},
+    messages::Reader,
     on_both_backends,
-    store::now_ms,
-    testing::{exec, TestPortal},
+    testing::TestPortal,
     Error,
 };
 
 mod common;
 
-use common::{ana, client, env_for, Env};
+use common::{account, ana, client, env_for, Env};
 
 on_both_backends!(
     the_history_names_staff_by_name_role_and_organization,
     the_history_pages_without_overlap_and_records_each_look,
 );
-
-/// Gives `member` a staff account row, named or (as accounts made before
-/// names were kept) not.
-async fn account(env: &Env, member: &StaffMember, email: &str, name: Option<&str>) {
-    let identity = env.patient(email).await;
-    let role = member.role.as_str();
-    let now = now_ms().to_string();
-    let sql = match name {
-        Some(_) => {
-            "INSERT INTO staff_accounts (id, organization_id, identity_id, role, created_at, display_name) \
-             VALUES ($1, $2, $3, $4, CAST($5 AS BIGINT), $6)"
-        }
-        None => {
-            "INSERT INTO staff_accounts (id, organization_id, identity_id, role, created_at) \
-             VALUES ($1, $2, $3, $4, CAST($5 AS BIGINT))"
-        }
-    };
-    let mut binds = vec![
-        member.staff_id.as_str(),
-        member.organization_id.as_str(),
-        identity.as_str(),
-        role,
-        now.as_str(),
-    ];
-    binds.extend(name);
-    assert_eq!(exec(&env.portal.store, sql, &binds).await, 1);
-}
 
 async fn history(env: &Env, patient: &str, before: Option<audit::Seq>) -> audit::AccessHistoryPage {
     audit::access_history(

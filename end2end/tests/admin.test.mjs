@@ -103,6 +103,25 @@ test('an admin invites, changes a role and disables an account, whose session en
   assert.equal(csv.length, 2, `one disabling: ${csv.join('\n')}`);
   assert.match(csv[1], /,staff_disabled,/);
 
+
+  // Alert rules: a bad hour is named, good rules are kept.
+  await page.goto(`${BASE_URL}/staff/admin/alerts`);
+  await page.getByRole('heading', { name: 'Alerts', exact: true }).waitFor();
+  await page.locator('main[data-hydrated="true"]').waitFor();
+  await page.getByLabel(/more than this many patients/).fill('5');
+  await page.getByLabel(/Business hours start/).fill('9');
+  await page.getByLabel(/Business hours end/).fill('25');
+  await page.getByRole('button', { name: 'Save rules' }).click();
+  await page.getByRole('alert').filter({ hasText: /^business_hours: / }).waitFor();
+  await page.getByLabel(/Business hours end/).fill('17');
+  await page.getByRole('button', { name: 'Save rules' }).click();
+  await page.getByRole('status').filter({ hasText: 'Rules saved.' }).waitFor();
+  await page.reload();
+  assert.equal(await page.getByLabel(/more than this many patients/).inputValue(), '5');
+  assert.equal(await page.getByLabel(/Business hours end/).inputValue(), '17');
+  await page.getByText('No alerts.').waitFor();
+  await assertAccessible(page, 'the alerts page');
+
   await admin.context.close();
   await member.context.close();
 });

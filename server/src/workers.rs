@@ -1,12 +1,13 @@
 //! Background work in the server process: sending queued email; removing
 //! expired sessions (each removal of a signed-in session is audited as an idle
-//! timeout); recording message expiries; removing files of abandoned uploads; failing bulk
+//! timeout); recording message expiries; checking behavioural alert rules; removing files of abandoned uploads; failing bulk
 //! EOB uploads whose process died mid-upload. Logs name counts and outbox ids only: never an address, a code or
 //! a link.
 
 use std::time::Duration;
 
 use portico_core::{
+    alerts,
     config::{MailTransport, Settings},
     eob::uploads,
     messages,
@@ -94,6 +95,15 @@ pub fn start(settings: &Settings, services: &Services) -> Result<Workers, Server
             }
             if let Err(error) = messages::attachments::remove_abandoned(&sweep.store).await {
                 tracing::error!(%error, "messages: removing abandoned uploads failed");
+            }
+            match alerts::check(&sweep.store, &sweep.vault, portico_core::store::now_ms()).await {
+                Ok(0) => {}
+                Ok(n) => {
+                    tracing::warn!(alerts = n, "behavioural alerts raised");
+                    // Their audit events were appended with them: index them soon.
+                    sweep.audit.index_soon().await;
+                }
+                Err(error) => tracing::error!(%error, "alerts: checking the rules failed"),
             }
             match uploads::fail_abandoned(&sweep.store, uploads::PRESUMED_DEAD_AFTER).await {
                 Ok(0) => {}

@@ -5,6 +5,7 @@ use std::collections::HashMap;
 use leptos::prelude::*;
 use portico_core::{
     admin::{audit_log, staff},
+    alerts::{self, AlertRules},
     audit::{Action, ActorKind, AuditFilter, RecordedEvent, Seq},
     auth::staff::{StaffName, StaffRole},
     vault::{NormalizedEmail, Vault},
@@ -12,7 +13,7 @@ use portico_core::{
 };
 use serde::Deserialize;
 
-use super::{AuditLine, AuditPage, StaffRow};
+use super::{AlertLine, AlertsPage, AuditLine, AuditPage, StaffRow};
 use crate::{
     auth::session::{client, failed, passwords, portal, staff_accounts},
     messaging::messaging_ssr::{staff_member, when},
@@ -208,4 +209,73 @@ fn audit_line(e: RecordedEvent, names: &HashMap<String, String>) -> AuditLine {
             .map(|a| a.to_string())
             .unwrap_or_default(),
     }
+}
+
+pub async fn alerts_page() -> Result<AlertsPage, ServerFnError> {
+    let p = portal()?;
+    let admin = staff_member(&p).await?;
+    let raised = alerts::list(&p.store, &admin).await.map_err(admin_failed)?;
+    let rules = alerts::rules(&p.store, &admin.organization_id)
+        .await
+        .map_err(failed)?;
+    let text = |n: Option<u32>| n.map(|n| n.to_string()).unwrap_or_default();
+    let (start, end) = rules.business_hours.unzip();
+    Ok(AlertsPage {
+        max_patients_per_hour: text(rules.max_patients_per_hour),
+        business_hours_start: text(start.map(u32::from)),
+        business_hours_end: text(end.map(u32::from)),
+        alerts: raised
+            .into_iter()
+            .map(|a| AlertLine {
+                raised: when(a.raised_at),
+                rule: match a.rule.as_str() {
+                    "many_patients" => "Many patients in an hour".to_owned(),
+                    "after_hours_download" => "Download outside business hours".to_owned(),
+                    other => other.to_owned(),
+                },
+                who: a.staff_name.unwrap_or(a.staff_id),
+                detail: a.detail,
+            })
+            .collect(),
+    })
+}
+
+/// A whole number typed in `field`, or `None` when left empty.
+fn number<T: std::str::FromStr>(field: &'static str, typed: &str) -> Result<Option<T>, Error> {
+    some(typed)
+        .map(|t| {
+            t.parse().map_err(|_| Error::Invalid {
+                field,
+                problem: "must be a whole number, or empty to turn the rule off".into(),
+            })
+        })
+        .transpose()
+}
+
+pub async fn set_alert_rules(max: &str, start: &str, end: &str) -> Result<(), ServerFnError> {
+    let p = portal()?;
+    let admin = staff_member(&p).await?;
+    let parsed = (|| {
+        let max = number::<u32>("max_patients_per_hour", max)?;
+        let start = number::<u8>("business_hours_start", start)?;
+        let end = number::<u8>("business_hours_end", end)?;
+        let business_hours = match (start, end) {
+            (Some(s), Some(e)) => Some((s, e)),
+            (None, None) => None,
+            _ => {
+                return Err(Error::Invalid {
+                    field: "business_hours",
+                    problem: "give both the start and the end, or neither".into(),
+                })
+            }
+        };
+        Ok(AlertRules {
+            max_patients_per_hour: max,
+            business_hours,
+        })
+    })()
+    .map_err(admin_failed)?;
+    alerts::set_rules(&p.store, &p.audit, &admin, parsed, &client().await)
+        .await
+        .map_err(admin_failed)
 }

@@ -1,5 +1,6 @@
 pub mod access_history;
 pub mod admin;
+pub mod admin_alerts;
 pub mod admin_audit;
 pub mod home;
 pub mod inbox;

@@ -41,7 +41,9 @@ pub use outbox::{
     backlog, deliver_due, mark_all_sent_unsent, Courier, Delivery, FileTransport, Transport,
     ENQUEUE_FOR_THREAD_SQL, ENQUEUE_SQL,
 };
-pub use render::{message_id, CodePayload, Email, NewItemPayload, Payload, StaffReplyPayload};
+pub use render::{
+    message_id, AlertPayload, CodePayload, Email, NewItemPayload, Payload, StaffReplyPayload,
+};
 pub use smtp::SmtpTransport;
 
 /// What a queued email is.
@@ -53,6 +55,8 @@ pub enum MailKind {
     StaffReply,
     /// To a member: a health plan published statements (at most one a day per plan).
     NewStatements,
+    /// To an organization's admins: a behavioural alert was raised.
+    SecurityAlert,
 }
 
 impl MailKind {
@@ -62,6 +66,7 @@ impl MailKind {
             MailKind::NewItem => "new_item",
             MailKind::StaffReply => "staff_reply",
             MailKind::NewStatements => "new_statements",
+            MailKind::SecurityAlert => "security_alert",
         }
     }
 
@@ -71,6 +76,7 @@ impl MailKind {
             "new_item" => Some(MailKind::NewItem),
             "staff_reply" => Some(MailKind::StaffReply),
             "new_statements" => Some(MailKind::NewStatements),
+            "security_alert" => Some(MailKind::SecurityAlert),
             _ => None,
         }
     }

@@ -5,7 +5,9 @@ use std::{future::Future, path::PathBuf, time::Duration};
 
 use lettre::message::{Mailbox, Message};
 
-use super::{CodePayload, Email, MailKind, NewItemPayload, Payload, StaffReplyPayload};
+use super::{
+    AlertPayload, CodePayload, Email, MailKind, NewItemPayload, Payload, StaffReplyPayload,
+};
 use crate::{
     store::{new_id, now_ms, on_pool, Store},
     vault::{KeyOwner, Vault},
@@ -392,6 +394,12 @@ impl<T: Transport> Courier<'_, T> {
                 let mut link = self.public_url.clone();
                 link.set_path(&format!("/thread/{}", payload.thread_id));
                 Email::staff_reply(&payload.mailbox, link.as_str())
+            }
+            Some(MailKind::SecurityAlert) => {
+                let payload = AlertPayload::from_bytes(&plain)?;
+                let mut link = self.public_url.clone();
+                link.set_path("/staff/admin/alerts");
+                Email::security_alert(&payload.organization, link.as_str())
             }
             None => {
                 return Err(Error::Invalid {

@@ -58,6 +58,14 @@ pub struct StaffReplyPayload {
 
 impl Payload for StaffReplyPayload {}
 
+/// What an admin's security alert email carries: the organization's name.
+#[derive(Clone, Serialize, Deserialize)]
+pub struct AlertPayload {
+    pub organization: String,
+}
+
+impl Payload for AlertPayload {}
+
 /// An email ready for a transport: a subject, and the same words as plain text
 /// and as HTML.
 #[derive(Clone, PartialEq, Eq)]
@@ -128,6 +136,23 @@ impl Email {
             html: html_page(&format!(
                 "<p>A patient replied in the {name} mailbox.</p>\n\
                  <p>To read it, sign in to Portico:</p>\n<p><a href=\"{href}\">{href}</a></p>"
+            )),
+        }
+    }
+
+    /// Tells an organization's admins that a behavioural alert was raised: the
+    /// organization and a link to the alerts page, nothing of who or what.
+    pub fn security_alert(organization: &str, link: &str) -> Self {
+        let (org, href) = (escape_html(organization), escape_html(link));
+        Self {
+            subject: "Portico security alert".into(),
+            text: format!(
+                "A behavioural alert was raised for {organization}.\n\nTo review it, sign in to Portico:\n\n    {link}\n\n\
+                 -- Portico secure messages\n"
+            ),
+            html: html_page(&format!(
+                "<p>A behavioural alert was raised for {org}.</p>\n\
+                 <p>To review it, sign in to Portico:</p>\n<p><a href=\"{href}\">{href}</a></p>"
             )),
         }
     }

@@ -4,8 +4,8 @@
 use portico_core::{
     auth::{staff::StaffRole, Client},
     messages::{self, AttachmentLimits, MailboxKind, Messaging, StaffMember},
-    store::OrganizationKind,
-    testing::TestPortal,
+    store::{now_ms, OrganizationKind},
+    testing::{exec, TestPortal},
     vault::NormalizedEmail,
 };
 
@@ -104,4 +104,31 @@ pub fn contains(haystack: &[u8], needle: &str) -> bool {
     haystack
         .windows(needle.len())
         .any(|w| w == needle.as_bytes())
+}
+
+/// Gives `member` a staff account row, named or (as accounts made before
+/// names were kept) not.
+pub async fn account(env: &Env, member: &StaffMember, email: &str, name: Option<&str>) {
+    let identity = env.patient(email).await;
+    let role = member.role.as_str();
+    let now = now_ms().to_string();
+    let sql = match name {
+        Some(_) => {
+            "INSERT INTO staff_accounts (id, organization_id, identity_id, role, created_at, display_name) \
+             VALUES ($1, $2, $3, $4, CAST($5 AS BIGINT), $6)"
+        }
+        None => {
+            "INSERT INTO staff_accounts (id, organization_id, identity_id, role, created_at) \
+             VALUES ($1, $2, $3, $4, CAST($5 AS BIGINT))"
+        }
+    };
+    let mut binds = vec![
+        member.staff_id.as_str(),
+        member.organization_id.as_str(),
+        identity.as_str(),
+        role,
+        now.as_str(),
+    ];
+    binds.extend(name);
+    assert_eq!(exec(&env.portal.store, sql, &binds).await, 1);
 }
