@@ -11,7 +11,7 @@ use portico_core::{
 
 mod common;
 
-use common::{account, ana, client, env_for, Env};
+use common::{account, cardiology_writes_to_ana, client, env_for, Env};
 
 on_both_backends!(
     the_history_names_staff_by_name_role_and_organization,
@@ -52,18 +52,7 @@ async fn the_history_names_staff_by_name_role_and_organization(portal: TestPorta
     .await;
     account(&env, &env.clerk, "clerk@riverside.example", None).await;
     let m = env.messaging();
-    let (thread, _) = m
-        .start_thread(
-            &env.clinician,
-            &env.cardiology,
-            &ana(),
-            "Results",
-            "Normal.",
-            None,
-            &client(),
-        )
-        .await
-        .unwrap();
+    let (thread, _) = cardiology_writes_to_ana(&env, "Results", "Normal.").await;
     let ana_id = env.patient("ana@example.org").await;
     let ben_id = env.patient("ben@example.org").await;
     m.thread(&Reader::Patient(ana_id.clone()), &thread, &client())
@@ -151,18 +140,7 @@ async fn the_history_names_staff_by_name_role_and_organization(portal: TestPorta
 async fn the_history_pages_without_overlap_and_records_each_look(portal: TestPortal) {
     let env = env_for(portal).await;
     let m = env.messaging();
-    let (thread, _) = m
-        .start_thread(
-            &env.clinician,
-            &env.cardiology,
-            &ana(),
-            "Results",
-            "Normal.",
-            None,
-            &client(),
-        )
-        .await
-        .unwrap();
+    let (thread, _) = cardiology_writes_to_ana(&env, "Results", "Normal.").await;
     let ana_id = env.patient("ana@example.org").await;
     let reader = Reader::Patient(ana_id.clone());
     // Each look writes a thread view and a message view: more than one page

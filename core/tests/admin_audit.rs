@@ -13,7 +13,7 @@ use portico_core::{
 
 mod common;
 
-use common::{ana, client, env_for, member};
+use common::{cardiology_writes_to_ana, client, env_for, member};
 
 on_both_backends!(admins_find_their_organizations_events_by_patient_staff_action_and_time,);
 
@@ -24,18 +24,7 @@ async fn admins_find_their_organizations_events_by_patient_staff_action_and_time
     let admin = member(&env.clinic, StaffRole::Admin, 9);
     let (store, log) = (&env.portal.store, &env.portal.audit);
     let m = env.messaging();
-    let (thread, _) = m
-        .start_thread(
-            &env.clinician,
-            &env.cardiology,
-            &ana(),
-            "Results",
-            "Normal.",
-            None,
-            &client(),
-        )
-        .await
-        .unwrap();
+    let (thread, _) = cardiology_writes_to_ana(&env, "Results", "Normal.").await;
     let ana_id = env.patient("ana@example.org").await;
     let views = SEARCH_PAGE / 2 + 5;
     for _ in 0..views {

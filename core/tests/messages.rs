@@ -12,7 +12,7 @@ use portico_core::{
 
 mod common;
 
-use common::{ana, client, contains, env_for, Env};
+use common::{ana, cardiology_writes_to_ana, client, contains, env_for};
 
 const SUBJECT_MARKER: &str = "MARKER-SUBJECT-5b2e";
 const BODY_MARKER: &str = "MARKER-BODY-5b2e";
@@ -481,22 +481,6 @@ async fn a_thread_opens_whether_or_not_its_first_message_carries_the_subject(por
         MessageContent::Withdrawn { .. }
     ));
     assert_eq!(view.subject.as_deref(), Some("Your visit"));
-}
-
-/// The cardiology clinician starts a thread to Ana: (thread id, message id).
-async fn cardiology_writes_to_ana(env: &Env, subject: &str, body: &str) -> (String, String) {
-    env.messaging()
-        .start_thread(
-            &env.clinician,
-            &env.cardiology,
-            &ana(),
-            subject,
-            body,
-            None,
-            &client(),
-        )
-        .await
-        .unwrap()
 }
 
 /// A patient's access history is read by their identity id

@@ -132,3 +132,19 @@ pub async fn account(env: &Env, member: &StaffMember, email: &str, name: Option<
     binds.extend(name);
     assert_eq!(exec(&env.portal.store, sql, &binds).await, 1);
 }
+
+/// The cardiology clinician starts a thread to Ana: (thread id, message id).
+pub async fn cardiology_writes_to_ana(env: &Env, subject: &str, body: &str) -> (String, String) {
+    env.messaging()
+        .start_thread(
+            &env.clinician,
+            &env.cardiology,
+            &ana(),
+            subject,
+            body,
+            None,
+            &client(),
+        )
+        .await
+        .unwrap()
+}
