@@ -147,3 +147,50 @@ pub async fn set_alert_rules(
     )
     .await
 }
+
+/// A mailbox, as the admin's list shows it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MailboxRow {
+    pub id: String,
+    pub name: String,
+    /// clinical, billing or general.
+    pub kind: String,
+}
+
+/// An API key, as the admin's list shows it (never its secret).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KeyRow {
+    pub id: String,
+    pub label: String,
+    pub mailbox: String,
+    pub created: String,
+    pub last_used: String,
+    pub revoked: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SystemsPage {
+    pub mailboxes: Vec<MailboxRow>,
+    pub keys: Vec<KeyRow>,
+}
+
+#[server(endpoint = "admin_systems")]
+pub async fn systems() -> Result<SystemsPage, ServerFnError> {
+    admin_ssr::systems().await
+}
+
+#[server(endpoint = "admin_create_mailbox")]
+pub async fn create_mailbox(name: String, kind: String) -> Result<(), ServerFnError> {
+    admin_ssr::create_mailbox(&name, &kind).await
+}
+
+/// Creates a key; returns its secret, shown this once.
+#[server(endpoint = "admin_create_api_key")]
+pub async fn create_api_key(mailbox_id: String, label: String) -> Result<String, ServerFnError> {
+    admin_ssr::create_api_key(&mailbox_id, &label).await
+}
+
+#[server(endpoint = "admin_revoke_api_key")]
+pub async fn revoke_api_key(key_id: String) -> Result<(), ServerFnError> {
+    admin_ssr::revoke_api_key(&key_id).await
+}

@@ -122,6 +122,31 @@ test('an admin invites, changes a role and disables an account, whose session en
   await page.getByText('No alerts.').waitFor();
   await assertAccessible(page, 'the alerts page');
 
+
+  // A mailbox, then a key sending from it: the secret works once shown, and
+  // not after it is revoked.
+  await page.goto(`${BASE_URL}/staff/admin/systems`);
+  await page.getByRole('heading', { name: 'Mailboxes and API keys' }).waitFor();
+  await page.locator('main[data-hydrated="true"]').waitFor();
+  await page.getByLabel('Name, as patients see it').fill('E2E Lab');
+  await page.getByRole('button', { name: 'Create mailbox' }).click();
+  await page.locator('.mailbox-list li', { hasText: 'E2E Lab (clinical)' }).waitFor();
+  await page.getByLabel('What it is for').fill('E2E lab feed');
+  await page.getByLabel('Mailbox it sends from').selectOption({ label: 'E2E Lab' });
+  await page.getByRole('button', { name: 'Create key' }).click();
+  const secret = (await page.locator('.api-key-secret').textContent()).trim();
+  assert.match(secret, /^ptk_\S{43}$/);
+  const send = () => fetch(`${BASE_URL}/api/v1/messages`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${secret}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ to: patient, subject: 'Lab results', body: 'Your results are in.' }),
+  });
+  assert.equal((await send()).status, 201);
+  await assertAccessible(page, 'the mailboxes and API keys page');
+  await page.getByRole('button', { name: 'Revoke E2E lab feed' }).click();
+  await page.locator('.key-list li', { hasText: 'E2E lab feed' }).filter({ hasText: 'Revoked' }).waitFor();
+  assert.equal((await send()).status, 401);
+
   await admin.context.close();
   await member.context.close();
 });

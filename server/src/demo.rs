@@ -1,10 +1,13 @@
 //! `portico demo`: a clinic with a Cardiology and a Billing mailbox, a
-//! clinician and a billing clerk (with enrollment links), and a patient with a
-//! few threads, one with a PDF attached; a health plan that publishes two
+//! clinician, a billing clerk and an admin (with enrollment links; the admin's
+//! pages show the staff, the audit log, alert rules that are already set, and
+//! the mailboxes and API keys), and a patient with a few threads, one with a
+//! PDF attached; a health plan that publishes two
 //! Explanation of Benefits statements to the same patient (the HL7 R4
 //! examples), with an `eob:publish` key; then how to sign in as each.
 
 use portico_core::{
+    alerts,
     api_keys::ApiKeys,
     audit::Actor,
     auth::{
@@ -52,6 +55,7 @@ pub async fn add(settings: &Settings, s: &Services, patient: &str) -> Result<Str
     for (address, name, role) in [
         ("dr.rivera", "Dr. Sam Rivera", StaffRole::Clinician),
         ("billing", "Billing office", StaffRole::Billing),
+        ("admin", "Alex Admin", StaffRole::Admin),
     ] {
         let email = NormalizedEmail::parse(&format!("{address}+{tag}@riverside.example"))?;
         let (id, token) = accounts
@@ -75,7 +79,12 @@ pub async fn add(settings: &Settings, s: &Services, patient: &str) -> Result<Str
     let email = NormalizedEmail::parse(patient)?;
     let m = s.messaging(settings);
     let client = Client::default();
-    let (clinician, clerk) = (&staff[0].1, &staff[1].1);
+    let (clinician, clerk, admin) = (&staff[0].1, &staff[1].1, &staff[2].1);
+    let rules = alerts::AlertRules {
+        max_patients_per_hour: Some(20),
+        business_hours: Some((7, 19)),
+    };
+    alerts::set_rules(&s.store, &s.audit, admin, rules, &Client::default()).await?;
     let mut draft = m.draft_thread(clinician, &cardiology.id, &email).await?;
     m.attach(&mut draft, "echo-report.pdf", DEMO_PDF).await?;
     m.send(

@@ -4,16 +4,20 @@ use std::collections::HashMap;
 
 use leptos::prelude::*;
 use portico_core::{
-    admin::{audit_log, staff},
+    admin::{audit_log, integrations, staff},
     alerts::{self, AlertRules},
+    api_keys::ApiKeys,
     audit::{Action, ActorKind, AuditFilter, RecordedEvent, Seq},
     auth::staff::{StaffName, StaffRole},
+    messages::MailboxKind,
     vault::{NormalizedEmail, Vault},
     Error,
 };
 use serde::Deserialize;
 
-use super::{AlertLine, AlertsPage, AuditLine, AuditPage, StaffRow};
+use super::{
+    AlertLine, AlertsPage, AuditLine, AuditPage, KeyRow, MailboxRow, StaffRow, SystemsPage,
+};
 use crate::{
     auth::session::{client, failed, passwords, portal, staff_accounts},
     messaging::messaging_ssr::{staff_member, when},
@@ -276,6 +280,88 @@ pub async fn set_alert_rules(max: &str, start: &str, end: &str) -> Result<(), Se
     })()
     .map_err(admin_failed)?;
     alerts::set_rules(&p.store, &p.audit, &admin, parsed, &client().await)
+        .await
+        .map_err(admin_failed)
+}
+
+fn keys(p: &crate::auth::session::Portal) -> ApiKeys<'_> {
+    ApiKeys {
+        store: &p.store,
+        audit: &p.audit,
+    }
+}
+
+pub async fn systems() -> Result<SystemsPage, ServerFnError> {
+    let p = portal()?;
+    let admin = staff_member(&p).await?;
+    let boxes = integrations::mailboxes(&p.store, &admin)
+        .await
+        .map_err(admin_failed)?;
+    let names: HashMap<&str, &str> = boxes
+        .iter()
+        .map(|m| (m.id.as_str(), m.display_name.as_str()))
+        .collect();
+    let keys = integrations::api_keys(&keys(&p), &admin)
+        .await
+        .map_err(admin_failed)?
+        .into_iter()
+        .map(|k| KeyRow {
+            mailbox: names
+                .get(k.mailbox_id.as_str())
+                .copied()
+                .unwrap_or("—")
+                .to_owned(),
+            created: when(k.created_at),
+            last_used: k
+                .last_used_at
+                .map(when)
+                .unwrap_or_else(|| "never".to_owned()),
+            revoked: k.revoked_at.is_some(),
+            label: k.label,
+            id: k.id,
+        })
+        .collect();
+    Ok(SystemsPage {
+        mailboxes: boxes
+            .iter()
+            .map(|m| MailboxRow {
+                id: m.id.clone(),
+                name: m.display_name.clone(),
+                kind: m.kind.as_str().to_owned(),
+            })
+            .collect(),
+        keys,
+    })
+}
+
+pub async fn create_mailbox(name: &str, kind: &str) -> Result<(), ServerFnError> {
+    let p = portal()?;
+    let admin = staff_member(&p).await?;
+    let kind = MailboxKind::parse(kind).ok_or_else(|| {
+        admin_failed(Error::Invalid {
+            field: "kind",
+            problem: "must be clinical, billing or general".into(),
+        })
+    })?;
+    integrations::create_mailbox(&p.store, &p.audit, &admin, name, kind, &client().await)
+        .await
+        .map(drop)
+        .map_err(admin_failed)
+}
+
+pub async fn create_api_key(mailbox_id: &str, label: &str) -> Result<String, ServerFnError> {
+    let p = portal()?;
+    let admin = staff_member(&p).await?;
+    let (_, secret) = integrations::create_api_key(&keys(&p), &admin, mailbox_id, label)
+        .await
+        .map_err(admin_failed)?;
+    Ok(secret.as_str().to_owned())
+}
+
+pub async fn revoke_api_key(key_id: &str) -> Result<(), ServerFnError> {
+    let p = portal()?;
+    let admin = staff_member(&p).await?;
+    integrations::revoke_api_key(&keys(&p), &admin, key_id)
         .await
         .map_err(admin_failed)
 }

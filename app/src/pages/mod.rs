@@ -2,6 +2,7 @@ pub mod access_history;
 pub mod admin;
 pub mod admin_alerts;
 pub mod admin_audit;
+pub mod admin_systems;
 pub mod home;
 pub mod inbox;
 pub mod not_found;
