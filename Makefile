@@ -23,6 +23,8 @@ STAGE := $(CURDIR)/.ci/stage
 E2E_ADDR := 127.0.0.1:3100
 E2E_URL  := http://localhost:3100
 E2E_DATA := $(CURDIR)/target/e2e-data
+# Outside the data directory, which the suite searches for leaked markers.
+E2E_LOG  := $(CURDIR)/target/e2e.log
 # The test SMTP server (server/tests/support/smtp_server.py, on aiosmtpd): the
 # SMTP tests start their own; the end-to-end portal sends to one on this port.
 E2E_SMTP_PORT := 2525
@@ -63,6 +65,8 @@ unit-tests: postgres-reachable smtp-server
 
 # The portal sends its mail over SMTP to the test server, which keeps each
 # message as a file under $(E2E_DATA)/maildir; the server is stopped on any exit.
+# cargo-leptos has exited 0 after a failed build: the suite's own report must
+# say it ran tests and none failed.
 e2e: smtp-server
 	rm -rf "$(E2E_DATA)"
 	mkdir -m 700 -p "$(E2E_DATA)"
@@ -74,7 +78,10 @@ e2e: smtp-server
 	PORTICO_LISTEN=$(E2E_ADDR) PORTICO_PUBLIC_URL=$(E2E_URL) PORTICO_DATA_DIR="$(E2E_DATA)" \
 	PORTICO_IDLE_TIMEOUT=20s PORTICO_MAIL_TRANSPORT=smtp+insecure://127.0.0.1:$(E2E_SMTP_PORT) \
 	E2E_BASE_URL=$(E2E_URL) E2E_MAILDIR="$(E2E_DATA)/maildir" PORTICO_LOG=info \
-	cargo leptos end-to-end
+	cargo leptos end-to-end 2>&1 | tee "$(E2E_LOG)"; \
+	status=$${PIPESTATUS[0]}; \
+	grep -q '^# pass [1-9]' "$(E2E_LOG)" && grep -qx '# fail 0' "$(E2E_LOG)" \
+	  && [ "$$status" -eq 0 ] || { echo "the end-to-end suite did not build, run and pass whole (exit $$status)"; exit 1; }
 
 ## ---- tools: each installs only when missing or at the wrong version ---------
 

@@ -194,3 +194,17 @@ pub async fn create_api_key(mailbox_id: String, label: String) -> Result<String,
 pub async fn revoke_api_key(key_id: String) -> Result<(), ServerFnError> {
     admin_ssr::revoke_api_key(&key_id).await
 }
+
+/// The organization's branding as the form shows it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BrandingView {
+    pub organization_id: String,
+    pub display_name: String,
+    pub colour: String,
+    pub has_logo: bool,
+}
+
+#[server(endpoint = "admin_branding")]
+pub async fn branding_settings() -> Result<BrandingView, ServerFnError> {
+    admin_ssr::branding().await
+}

@@ -12,6 +12,7 @@ use crate::pages::{
     admin::AdminPage,
     admin_alerts::AdminAlertsPage,
     admin_audit::AdminAuditPage,
+    admin_branding::AdminBrandingPage,
     admin_systems::AdminSystemsPage,
     home::HomePage,
     inbox::InboxPage,
@@ -79,6 +80,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/staff/admin") view=AdminPage ssr=SsrMode::Async/>
                     <Route path=path!("/staff/admin/audit") view=AdminAuditPage/>
                     <Route path=path!("/staff/admin/systems") view=AdminSystemsPage ssr=SsrMode::Async/>
+                    <Route path=path!("/staff/admin/branding") view=AdminBrandingPage ssr=SsrMode::Async/>
                     <Route path=path!("/staff/admin/alerts") view=AdminAlertsPage ssr=SsrMode::Async/>
                     <Route path=path!("/staff/mailbox/:id") view=MailboxPage/>
                     // Rendered whole before the response starts, so a refusal is a real 403.

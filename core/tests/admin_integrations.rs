@@ -2,7 +2,10 @@
 //! else's; on SQLite and PostgreSQL.
 
 use portico_core::{
-    admin::integrations,
+    admin::{
+        branding::{self, BrandingChange},
+        integrations,
+    },
     api_keys::ApiKeys,
     audit::{self, Action, Actor, Page},
     auth::staff::StaffRole,
@@ -16,7 +19,74 @@ mod common;
 
 use common::{client, env_for, member};
 
-on_both_backends!(admins_create_mailboxes_and_create_and_revoke_api_keys,);
+on_both_backends!(
+    admins_create_mailboxes_and_create_and_revoke_api_keys,
+    admins_set_their_organizations_branding,
+);
+
+async fn admins_set_their_organizations_branding(portal: TestPortal) {
+    let env = env_for(portal).await;
+    let admin = member(&env.clinic, StaffRole::Admin, 9);
+    let (store, log) = (&env.portal.store, &env.portal.audit);
+    let png = b"\x89PNG\r\n\x1a\nnot really the rest".to_vec();
+    let change = BrandingChange {
+        display_name: " Riverside Heart Clinic ".into(),
+        colour: "#7A1F5C".into(),
+        logo: Some(png.clone()),
+        remove_logo: false,
+    };
+    let refused = branding::set_branding(store, log, &env.clinician, &change, &client()).await;
+    assert!(matches!(refused, Err(Error::Denied)));
+    branding::set_branding(store, log, &admin, &change, &client())
+        .await
+        .unwrap();
+    let b = branding::branding(store, &env.clinic).await.unwrap();
+    assert_eq!(b.display_name, "Riverside Heart Clinic");
+    assert_eq!(b.colour.as_deref(), Some("#7a1f5c"));
+    assert_eq!(
+        branding::logo(store, &env.clinic).await.unwrap(),
+        Some((png, "image/png".to_owned()))
+    );
+    // A bad colour changes nothing, and names its field.
+    let bad = BrandingChange {
+        colour: "#ffee00".into(),
+        logo: None,
+        ..change.clone()
+    };
+    let refused = branding::set_branding(store, log, &admin, &bad, &client()).await;
+    assert!(matches!(
+        refused,
+        Err(Error::Invalid {
+            field: "colour",
+            ..
+        })
+    ));
+    assert_eq!(branding::branding(store, &env.clinic).await.unwrap(), b);
+    // The logo is kept unless removed; the colour can go back to the portal's.
+    let plain = BrandingChange {
+        colour: String::new(),
+        logo: None,
+        remove_logo: true,
+        ..change
+    };
+    branding::set_branding(store, log, &admin, &plain, &client())
+        .await
+        .unwrap();
+    assert_eq!(branding::logo(store, &env.clinic).await.unwrap(), None);
+    assert_eq!(
+        branding::branding(store, &env.clinic).await.unwrap().colour,
+        None
+    );
+    let done = audit::events_by(store, &Actor::staff(&admin.staff_id), Page::newest(5))
+        .await
+        .unwrap();
+    assert_eq!(
+        done.iter()
+            .filter(|e| e.event.action == Action::BrandingChanged)
+            .count(),
+        2
+    );
+}
 
 async fn admins_create_mailboxes_and_create_and_revoke_api_keys(portal: TestPortal) {
     let env = env_for(portal).await;

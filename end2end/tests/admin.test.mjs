@@ -9,6 +9,9 @@ import { BASE_URL, launch, waitForPortal } from '../browser.mjs';
 import { assertAccessible } from '../checks.mjs';
 import { PORTICO, enrolledStaff } from '../portal.mjs';
 
+// A 1×1 PNG.
+const PNG = 'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==';
+
 let browser;
 before(async () => {
   await waitForPortal();
@@ -146,6 +149,37 @@ test('an admin invites, changes a role and disables an account, whose session en
   await page.getByRole('button', { name: 'Revoke E2E lab feed' }).click();
   await page.locator('.key-list li', { hasText: 'E2E lab feed' }).filter({ hasText: 'Revoked' }).waitFor();
   assert.equal((await send()).status, 401);
+
+
+  // Branding: a colour too light for white text is refused by name; a good
+  // one, a new name and a logo show on the clinic's pages.
+  await page.goto(`${BASE_URL}/staff/admin/branding`);
+  await page.getByRole('heading', { name: 'Branding' }).waitFor();
+  await page.locator('main[data-hydrated="true"]').waitFor();
+  await assertAccessible(page, 'the branding page');
+  const orgName = `Riverside Heart ${process.pid}`;
+  await page.getByLabel(/^Name, as patients see it/).fill(orgName);
+  await page.getByLabel(/^Accent colour/).fill('#ffee00');
+  await page.getByRole('button', { name: 'Save branding' }).click();
+  await page.getByRole('alert').filter({ hasText: /^colour: is too light/ }).waitFor();
+  assert.equal(await page.getByLabel(/^Name, as patients see it/).inputValue(), orgName, 'nothing typed is lost');
+  await page.getByLabel(/^Accent colour/).fill('#7a1f5c');
+  await page.getByLabel(/^Logo/).setInputFiles({ name: 'logo.png', mimeType: 'image/png', buffer: Buffer.from(PNG, 'base64') });
+  await page.getByRole('button', { name: 'Save branding' }).click();
+  await page.getByRole('status').filter({ hasText: 'Branding saved.' }).waitFor();
+  const css = await (await fetch(`${BASE_URL}/brand/${org}/colours.css`)).text();
+  assert.equal(css.trim(), ':root { --accent: #7a1f5c; }');
+  // The patient's landing page from the clinic's email shows its logo and name.
+  const landingLink = demo.split('\n').find((l) => l.includes('/open/')).trim();
+  const visitor = await browser.newContext();
+  const landing = await visitor.newPage();
+  await landing.goto(landingLink);
+  await landing.getByRole('heading', { name: `${orgName} sent you a secure message` }).waitFor();
+  const logo = landing.getByRole('img', { name: `${orgName} logo` });
+  await logo.waitFor();
+  assert.ok(await logo.evaluate((img) => img.complete && img.naturalWidth === 1), 'the logo loads');
+  await assertAccessible(landing, 'a branded landing page');
+  await visitor.close();
 
   await admin.context.close();
   await member.context.close();

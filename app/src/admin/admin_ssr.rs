@@ -16,7 +16,8 @@ use portico_core::{
 use serde::Deserialize;
 
 use super::{
-    AlertLine, AlertsPage, AuditLine, AuditPage, KeyRow, MailboxRow, StaffRow, SystemsPage,
+    AlertLine, AlertsPage, AuditLine, AuditPage, BrandingView, KeyRow, MailboxRow, StaffRow,
+    SystemsPage,
 };
 use crate::{
     auth::session::{client, failed, passwords, portal, staff_accounts},
@@ -364,4 +365,21 @@ pub async fn revoke_api_key(key_id: &str) -> Result<(), ServerFnError> {
     integrations::revoke_api_key(&keys(&p), &admin, key_id)
         .await
         .map_err(admin_failed)
+}
+
+pub async fn branding() -> Result<BrandingView, ServerFnError> {
+    let p = portal()?;
+    let admin = staff_member(&p).await?;
+    if admin.role != StaffRole::Admin {
+        return Err(admin_failed(Error::Denied));
+    }
+    let b = portico_core::admin::branding::branding(&p.store, &admin.organization_id)
+        .await
+        .map_err(failed)?;
+    Ok(BrandingView {
+        organization_id: admin.organization_id,
+        display_name: b.display_name,
+        colour: b.colour.unwrap_or_default(),
+        has_logo: b.has_logo,
+    })
 }

@@ -19,10 +19,21 @@ pub enum LinkAnswer {
         has_passkey: bool,
         /// The link is to new statements from a health plan, not a message.
         statements: bool,
+        /// Who sent it, for their logo and colour.
+        brand: Brand,
     },
     Expired,
     Unknown,
     Malformed,
+}
+
+/// An organization's branding, as a page needs it: where its logo and its
+/// colours are, when it has them.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Brand {
+    pub organization_id: String,
+    pub logo: bool,
+    pub colour: bool,
 }
 
 /// The answer to typing a code.
@@ -216,6 +227,7 @@ pub enum StaffPasswordAnswer {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StaffHomeView {
     pub organization_name: String,
+    pub brand: Brand,
     pub role: String,
     /// Failed password attempts since the last sign-in, to tell the owner once.
     pub failures_since_last: u32,

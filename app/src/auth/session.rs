@@ -158,6 +158,18 @@ fn codes(p: &Portal) -> SignInCodes<'_> {
     }
 }
 
+/// The branding of an organization, for a page.
+pub async fn brand(p: &Portal, organization_id: &str) -> Result<super::Brand, ServerFnError> {
+    let b = portico_core::admin::branding::branding(&p.store, organization_id)
+        .await
+        .map_err(failed)?;
+    Ok(super::Brand {
+        organization_id: organization_id.to_owned(),
+        logo: b.has_logo,
+        colour: b.colour.is_some(),
+    })
+}
+
 pub async fn link_landing(token: &str) -> Result<LinkAnswer, ServerFnError> {
     let p = portal()?;
     let state = links::open(&p.store, &p.audit, &client().await, token)
@@ -165,6 +177,7 @@ pub async fn link_landing(token: &str) -> Result<LinkAnswer, ServerFnError> {
         .map_err(failed)?;
     Ok(match state {
         LinkState::Valid(landing) => LinkAnswer::Valid {
+            brand: brand(&p, &landing.organization_id).await?,
             has_passkey: passkeys::has_any(&p.store, &PasskeyOwner::Patient(landing.identity_id))
                 .await
                 .map_err(failed)?,
@@ -642,6 +655,7 @@ pub async fn staff_home() -> Result<Option<StaffHomeView>, ServerFnError> {
         .await?
         .unwrap_or(0);
     Ok(Some(StaffHomeView {
+        brand: brand(&p, &profile.organization_id).await?,
         organization_name: profile.organization_name,
         role: profile.role.as_str().to_owned(),
         failures_since_last: failures,

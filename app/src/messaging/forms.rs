@@ -1,4 +1,4 @@
-//! Sending a message form with its files. The forms post `multipart/form-data`
+//! Sending a form with its files (a message, a reply, an organization's logo). The forms post `multipart/form-data`
 //! to the server (`/messages`, `/thread/{id}/reply`), which works without
 //! JavaScript (the server answers with a redirect to the thread); once the page
 //! is hydrated the form is sent with `fetch` instead, so a refusal is shown
@@ -20,6 +20,7 @@ export async function porticoPostForm(id) {
   let answer = {};
   try { answer = await res.json(); } catch (_) { answer = {}; }
   if (res.ok && answer.thread_id) return answer.thread_id;
+  if (res.ok && answer.saved) return '';
   throw new Error(answer.error || `The message was not sent (status ${res.status}). Try again.`);
 }
 "#)]
@@ -29,8 +30,8 @@ export async function porticoPostForm(id) {
     }
 }
 
-/// Sends the form with this element id; returns the thread id, or what to
-/// tell the person.
+/// Sends the form with this element id; returns the thread id (empty for a
+/// form that only saves), or what to tell the person.
 pub async fn post_form(id: &str) -> Result<String, String> {
     #[cfg(feature = "hydrate")]
     {

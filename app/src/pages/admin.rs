@@ -39,7 +39,7 @@ pub fn AdminPage() -> impl IntoView {
         <Title text="Administration"/>
         <section class="admin">
             <h1>"Administration"</h1>
-            <p><a href="/staff">"Back to your mailboxes"</a>" · "<a href="/staff/admin/audit">"Audit log"</a>" · "<a href="/staff/admin/alerts">"Alerts"</a>" · "<a href="/staff/admin/systems">"Mailboxes and API keys"</a></p>
+            <p><a href="/staff">"Back to your mailboxes"</a>" · "<a href="/staff/admin/audit">"Audit log"</a>" · "<a href="/staff/admin/alerts">"Alerts"</a>" · "<a href="/staff/admin/systems">"Mailboxes and API keys"</a>" · "<a href="/staff/admin/branding">"Branding"</a></p>
             <Suspense fallback=|| view! { <p>"Loading…"</p> }>
                 {move || staff.get().map(|answer| match answer {
                     Ok(rows) => view! { <StaffTable rows change disable/> }.into_any(),

@@ -6,6 +6,7 @@ use leptos_meta::Title;
 use leptos_router::hooks::use_params_map;
 
 use super::{
+    brand::OrgBrand,
     passkeys::PasskeySignIn,
     sign_in::{code_in_address, error_text, CodeForm},
 };
@@ -21,7 +22,8 @@ pub fn OpenLinkPage() -> impl IntoView {
         <section class="open-link">
             <Suspense fallback=|| view! { <p>"Loading…"</p> }>
                 {move || landing.get().map(|answer| match answer {
-                    Ok(LinkAnswer::Valid { organization_name, has_passkey, statements }) => view! {
+                    Ok(LinkAnswer::Valid { organization_name, has_passkey, statements, brand }) => view! {
+                        <OrgBrand brand name=organization_name.clone()/>
                         <ValidLink organization_name has_passkey statements token=token()/>
                     }.into_any(),
                     Ok(LinkAnswer::Expired) => view! {

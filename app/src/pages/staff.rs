@@ -7,6 +7,7 @@ use leptos_meta::Title;
 use leptos_router::hooks::{use_navigate, use_params_map};
 
 use super::{
+    brand::OrgBrand,
     inbox::{SignOutButtons, SignedInArea},
     passkeys::{PasskeyList, PasskeyManager, PasskeySignIn},
     sign_in::error_text,
@@ -126,6 +127,7 @@ pub fn StaffHomePage() -> impl IntoView {
                     view! {
                         <SignedInArea idle_secs=home.idle_timeout_secs staff=true>
                             <section class="inbox">
+                                <OrgBrand brand=home.brand.clone() name=home.organization_name.clone()/>
                                 <h1>{format!("{} · {}", home.organization_name, home.role)}</h1>
                                 <Show when=move || { failures > 0 }>
                                     <p class="notice" role="alert">

@@ -6,6 +6,7 @@
 //! log. Alert rules are in [`crate::alerts`].
 
 pub mod audit_log;
+pub mod branding;
 pub mod integrations;
 pub mod staff;
 

@@ -56,7 +56,7 @@ pub struct Refusal {
 }
 
 impl Refusal {
-    fn new(status: StatusCode, error: impl Into<String>, json: bool) -> Self {
+    pub(super) fn new(status: StatusCode, error: impl Into<String>, json: bool) -> Self {
         Self {
             status,
             error: error.into(),
@@ -94,7 +94,7 @@ impl Refusal {
         }
     }
 
-    fn multipart(error: axum::extract::multipart::MultipartError, json: bool) -> Self {
+    pub(super) fn multipart(error: axum::extract::multipart::MultipartError, json: bool) -> Self {
         let status = error.status();
         let text = if status == StatusCode::PAYLOAD_TOO_LARGE {
             "attachments: the files together are too large"
@@ -153,7 +153,7 @@ async fn reader(
 }
 
 /// A text field, read whole up to [`FIELD_MAX_BYTES`].
-async fn text_of(mut field: Field<'_>, json: bool) -> Result<String, Refusal> {
+pub(super) async fn text_of(mut field: Field<'_>, json: bool) -> Result<String, Refusal> {
     let name = field.name().unwrap_or_default().to_owned();
     let mut bytes = Vec::new();
     while let Some(chunk) = field
@@ -272,7 +272,7 @@ fn answer(thread_id: String, message_id: String, json: bool) -> Response {
 
 /// Who is asking, as every handler here needs it.
 pub(super) struct Caller {
-    json: bool,
+    pub(super) json: bool,
     pub(super) client: Client,
     pub(super) portal: Portal,
 }

@@ -3,6 +3,7 @@
 
 mod admin;
 pub mod api;
+mod branding;
 mod capacity;
 mod health;
 mod messages;
@@ -111,11 +112,14 @@ pub fn router(state: AppState) -> Router {
         .route("/ping", get(health::ping))
         .route("/messages", post(messages::compose))
         .route("/thread/{id}/reply", post(messages::reply))
+        .route("/staff/admin/branding", post(branding::save))
         .layer(DefaultBodyLimit::max(form_limit))
         .route("/attachments/{id}", get(messages::download))
         .route("/statements/{id}/pdf", get(statements::pdf))
         .route("/statements/{id}/fhir.json", get(statements::fhir_json))
         .route("/staff/admin/audit.csv", post(admin::audit_csv))
+        .route("/brand/{org}/logo", get(branding::logo))
+        .route("/brand/{org}/colours.css", get(branding::colours))
         .leptos_routes_with_context(&state, routes, page_context.clone(), {
             let options = options.clone();
             move || shell(options.clone())
