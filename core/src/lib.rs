@@ -9,6 +9,7 @@ pub mod auth;
 pub mod config;
 pub mod eob;
 pub mod error;
+pub mod language;
 pub mod messages;
 pub mod notify;
 pub mod store;

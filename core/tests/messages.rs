@@ -319,7 +319,15 @@ async fn one_inbox_across_organizations_with_unread_and_coalesced_notices(portal
     let inbox = m.inbox(&ana_id, &client()).await.unwrap();
     assert!(!inbox.iter().find(|t| t.thread_id == cardio).unwrap().unread);
 
-    // Notices: one per thread (coalesced), naming the organization and the link only.
+    // Notices: one per thread (coalesced), naming the organization and the link
+    // only, in the language the patient last chose.
+    portico_core::language::remember(
+        &env.portal.store,
+        &ana_id,
+        portico_core::language::Language::Spanish,
+    )
+    .await
+    .unwrap();
     let outbox = tempfile::tempdir().unwrap();
     let transport = FileTransport {
         dir: outbox.path().to_owned(),
@@ -334,9 +342,10 @@ async fn one_inbox_across_organizations_with_unread_and_coalesced_notices(portal
     for entry in std::fs::read_dir(outbox.path()).unwrap() {
         let mail = std::fs::read_to_string(entry.unwrap().path()).unwrap();
         assert!(
-            mail.contains("Subject: You have a new secure message"),
+            mail.contains("Subject: Tiene un nuevo mensaje seguro"),
             "{mail}"
         );
+        assert!(mail.contains("Para leerlo, abra este enlace"), "{mail}");
         assert!(mail.contains("https://portal.example/open/"), "{mail}");
         assert!(
             !mail.contains("MARKER") && !mail.contains("Appointment") && !mail.contains("Monday"),

@@ -11,6 +11,7 @@ use portico_core::{
         sessions::{SessionRecord, SessionRecords},
         Client,
     },
+    language::{self, Language},
     notify::{deliver_due, FileTransport},
     on_both_backends,
     store::{OrganizationKind, Store},
@@ -58,6 +59,11 @@ impl Env {
 
     /// Sends what the outbox holds and returns the code in the newest email.
     async fn code_from_mail(&self) -> String {
+        code_in(&self.newest_mail().await)
+    }
+
+    /// Sends what the outbox holds and returns the newest email, as written.
+    async fn newest_mail(&self) -> String {
         let transport = FileTransport {
             dir: self.outbox.path().to_owned(),
         };
@@ -73,12 +79,7 @@ impl Env {
             .filter(|p| p.extension().is_some_and(|x| x == "eml"))
             .max_by_key(|p| std::fs::metadata(p).unwrap().modified().unwrap())
             .unwrap();
-        let mail = std::fs::read_to_string(newest).unwrap();
-        mail.lines()
-            .map(str::trim)
-            .find(|l| l.len() >= 6 && l.bytes().all(|b| b.is_ascii_digit()))
-            .unwrap_or_else(|| panic!("no code in:\n{mail}"))
-            .to_owned()
+        std::fs::read_to_string(newest).unwrap()
     }
 
     async fn actions_about(&self, id: &str) -> Vec<(Action, Outcome)> {
@@ -101,16 +102,27 @@ on_both_backends!(
     at_most_five_codes_an_hour,
     addresses_known_or_not_get_the_same_answer,
     sessions_expire_and_end_everywhere,
+    a_code_email_is_in_the_askers_language_and_signing_in_keeps_it,
 );
 
 fn portal_url() -> url::Url {
     "http://localhost:3000".parse().unwrap()
 }
 
+/// The code in an email: its line of digits.
+fn code_in(mail: &str) -> String {
+    mail.lines()
+        .map(str::trim)
+        .find(|l| l.len() >= 6 && l.bytes().all(|b| b.is_ascii_digit()))
+        .unwrap_or_else(|| panic!("no code in:\n{mail}"))
+        .to_owned()
+}
+
 fn client() -> Client {
     Client {
         address: Some([192, 0, 2, 9].into()),
         user_agent: Some("test-browser/1.0".into()),
+        ..Client::default()
     }
 }
 
@@ -436,4 +448,55 @@ async fn sessions_expire_and_end_everywhere(env: Env) {
     sessions.save(&record(6, None, far)).await.unwrap();
     env.store.close().await;
     assert!(sessions.load(&[6; 32]).await.is_err());
+}
+
+async fn a_code_email_is_in_the_askers_language_and_signing_in_keeps_it(env: Env) {
+    let patient = env.patient("eva@example.org").await;
+    let codes = env.codes(CodePolicy::default());
+    let spanish = Client {
+        language: Language::Spanish,
+        ..client()
+    };
+    assert_eq!(
+        language::of_identity(&env.store, &patient).await.unwrap(),
+        Language::English
+    );
+
+    // Anyone may ask for a code: the email is in their language, and the
+    // patient's own choice is not changed by asking.
+    codes.send(&patient, None, &spanish).await.unwrap();
+    let mail = env.newest_mail().await;
+    assert!(mail.contains("Funciona una sola vez"), "{mail}");
+    assert!(!mail.contains("It works once"), "{mail}");
+    assert_eq!(
+        language::of_identity(&env.store, &patient).await.unwrap(),
+        Language::English
+    );
+
+    // An English request gets English, whatever was asked before.
+    codes.send(&patient, None, &client()).await.unwrap();
+    let mail = env.newest_mail().await;
+    assert!(mail.contains("It works once"), "{mail}");
+    let code = code_in(&mail);
+
+    // Signing in keeps the language signed in with, for emails sent later.
+    assert_eq!(
+        codes.check(&patient, &code, &spanish).await.unwrap(),
+        CodeCheck::Accepted
+    );
+    assert_eq!(
+        language::of_identity(&env.store, &patient).await.unwrap(),
+        Language::Spanish
+    );
+    language::remember(&env.store, &patient, Language::English)
+        .await
+        .unwrap();
+    assert_eq!(
+        language::of_identity(&env.store, &patient).await.unwrap(),
+        Language::English
+    );
+    assert!(matches!(
+        language::remember(&env.store, "no-such-identity", Language::Spanish).await,
+        Err(Error::NotFound)
+    ));
 }

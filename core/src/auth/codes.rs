@@ -129,6 +129,7 @@ impl SignInCodes<'_> {
         let payload = notify::CodePayload {
             code: code.to_string(),
             valid_minutes: (self.policy.valid_for.as_secs() / 60) as u32,
+            language: client.language,
         };
         let sealed = self
             .vault
@@ -293,6 +294,8 @@ impl SignInCodes<'_> {
                     ),
                 )
                 .await?;
+                // Emails sent from now on are in the language they signed in with.
+                crate::language::remember(self.store, identity_id, client.language).await?;
                 return Ok(CodeCheck::Accepted);
             }
             // Spent by a racing request a moment ago: single use.

@@ -17,6 +17,9 @@ use crate::audit::AuditEvent;
 pub struct Client {
     pub address: Option<IpAddr>,
     pub user_agent: Option<String>,
+    /// The language the person reads the portal in: a code email asked for in
+    /// this request is written in it, and signing in keeps it for later emails.
+    pub language: crate::language::Language,
 }
 
 impl Client {

@@ -291,6 +291,9 @@ impl Passkeys {
         let event = AuditEvent::new(owner.actor(), Action::PasskeyUsed, Outcome::Success)
             .about(format!("passkey:{}", short(&credential_id)));
         audit.record(client.stamp(event)).await?;
+        if let PasskeyOwner::Patient(identity_id) = &owner {
+            crate::language::remember(store, identity_id, client.language).await?;
+        }
         Ok(owner)
     }
 }

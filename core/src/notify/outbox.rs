@@ -367,6 +367,7 @@ impl<T: Transport> Courier<'_, T> {
             .vault
             .open(sealed, &KeyOwner::Identity(identity_id.to_owned()))
             .await?;
+        let language = crate::language::of_identity(self.store, identity_id).await?;
         let email = match MailKind::from_name(kind) {
             Some(MailKind::SignInCode) => {
                 Email::sign_in_code(&CodePayload::from_bytes(&plain)?, organization.as_deref())
@@ -375,19 +376,13 @@ impl<T: Transport> Courier<'_, T> {
                 let payload = NewItemPayload::from_bytes(&plain)?;
                 let mut link = self.public_url.clone();
                 link.set_path(&format!("/open/{}", payload.token));
-                Email::new_item(
-                    organization.as_deref().unwrap_or("Your care team"),
-                    link.as_str(),
-                )
+                Email::new_item(language, organization.as_deref(), link.as_str())
             }
             Some(MailKind::NewStatements) => {
                 let payload = NewItemPayload::from_bytes(&plain)?;
                 let mut link = self.public_url.clone();
                 link.set_path(&format!("/open/{}", payload.token));
-                Email::new_statements(
-                    organization.as_deref().unwrap_or("Your health plan"),
-                    link.as_str(),
-                )
+                Email::new_statements(language, organization.as_deref(), link.as_str())
             }
             Some(MailKind::StaffReply) => {
                 let payload = StaffReplyPayload::from_bytes(&plain)?;

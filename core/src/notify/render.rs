@@ -4,7 +4,7 @@
 use lettre::message::{Mailbox, Message, MultiPart};
 use serde::{de::DeserializeOwned, Deserialize, Serialize};
 
-use crate::{vault::NormalizedEmail, Error, Result};
+use crate::{language::Language, vault::NormalizedEmail, Error, Result};
 
 /// What an outbox row carries, sealed to its recipient until sent, as JSON.
 pub trait Payload: Serialize + DeserializeOwned {
@@ -23,6 +23,10 @@ pub trait Payload: Serialize + DeserializeOwned {
 pub struct CodePayload {
     pub code: String,
     pub valid_minutes: u32,
+    /// The language of the request that asked for the code (not the one kept
+    /// with the identity: anyone may ask for a code, only a sign-in keeps one).
+    #[serde(default)]
+    pub language: Language,
 }
 
 impl Payload for CodePayload {}
@@ -83,102 +87,197 @@ impl std::fmt::Debug for Email {
     }
 }
 
+/// One paragraph of an email: words, a link, or a code, shown the same way in
+/// the text and the HTML alternative.
+enum Part {
+    Words(String),
+    Link(String),
+    Code(String),
+}
+
 impl Email {
-    /// The notice of a new message: who wrote and the link, nothing else: no
-    /// subject, no body, no condition.
-    pub fn new_item(organization: &str, link: &str) -> Self {
-        let (org, href) = (escape_html(organization), escape_html(link));
-        Self {
-            subject: "You have a new secure message".into(),
-            text: format!(
-                "{organization} sent you a secure message.\n\nTo read it, open this link and sign in:\n\n    {link}\n\n\
-                 For your privacy this email does not say what the message is about.\n\n-- Portico secure messages\n"
-            ),
-            html: html_page(&format!(
-                "<p>{org} sent you a secure message.</p>\n\
-                 <p>To read it, open this link and sign in:</p>\n\
-                 <p><a href=\"{href}\">{href}</a></p>\n\
-                 <p>For your privacy this email does not say what the message is about.</p>"
-            )),
+    /// An email in `language` from its subject and paragraphs, signed.
+    fn compose(language: Language, subject: String, parts: Vec<Part>) -> Self {
+        let signature = match language {
+            Language::English => "Portico secure messages",
+            Language::Spanish => "Mensajes seguros de Portico",
+        };
+        let mut text = String::new();
+        let mut body = String::new();
+        for part in parts {
+            let (plain, html) = match part {
+                Part::Words(w) => (w.clone(), format!("<p>{}</p>", escape_html(&w))),
+                Part::Link(l) => {
+                    let href = escape_html(&l);
+                    (
+                        format!("    {l}"),
+                        format!("<p><a href=\"{href}\">{href}</a></p>"),
+                    )
+                }
+                Part::Code(c) => (
+                    format!("    {c}"),
+                    format!("<p><strong>{}</strong></p>", escape_html(&c)),
+                ),
+            };
+            text.push_str(&plain);
+            text.push_str("\n\n");
+            body.push_str(&html);
+            body.push('\n');
         }
+        text.push_str(&format!("-- {signature}\n"));
+        let html = format!(
+            "<!DOCTYPE html>\n<html lang=\"{}\"><head><meta charset=\"utf-8\"></head>\n\
+             <body style=\"font-family: sans-serif; line-height: 1.5\">\n{body}\
+             <p>&mdash; {signature}</p>\n</body></html>\n",
+            language.code()
+        );
+        Self {
+            subject,
+            text,
+            html,
+        }
+    }
+
+    /// The notice of a new message: who wrote and the link, nothing else: no
+    /// subject, no body, no condition. `organization` is `None` when unknown.
+    pub fn new_item(language: Language, organization: Option<&str>, link: &str) -> Self {
+        let (subject, sent, open, private) = match language {
+            Language::English => (
+                "You have a new secure message",
+                format!(
+                    "{} sent you a secure message.",
+                    organization.unwrap_or("Your care team")
+                ),
+                "To read it, open this link and sign in:",
+                "For your privacy this email does not say what the message is about.",
+            ),
+            Language::Spanish => (
+                "Tiene un nuevo mensaje seguro",
+                format!(
+                    "{} le envió un mensaje seguro.",
+                    organization.unwrap_or("Su equipo de atención")
+                ),
+                "Para leerlo, abra este enlace e inicie sesión:",
+                "Por su privacidad, este correo no dice de qué trata el mensaje.",
+            ),
+        };
+        Self::compose(
+            language,
+            subject.into(),
+            vec![
+                Part::Words(sent),
+                Part::Words(open.into()),
+                Part::Link(link.into()),
+                Part::Words(private.into()),
+            ],
+        )
     }
 
     /// The notice of new Explanation of Benefits statements: which plan and
     /// the link; never an amount, a service, a provider or a date of care.
-    pub fn new_statements(plan: &str, link: &str) -> Self {
-        let (org, href) = (escape_html(plan), escape_html(link));
-        Self {
-            subject: format!("You have new statements from {plan}"),
-            text: format!(
-                "You have new statements from {plan}.\n\nTo read them, open this link and sign in:\n\n    {link}\n\n\
-                 For your privacy this email does not say what the statements are about.\n\n-- Portico secure messages\n"
+    pub fn new_statements(language: Language, plan: Option<&str>, link: &str) -> Self {
+        let (news, open, private) = match language {
+            Language::English => (
+                format!(
+                    "You have new statements from {}",
+                    plan.unwrap_or("your health plan")
+                ),
+                "To read them, open this link and sign in:",
+                "For your privacy this email does not say what the statements are about.",
             ),
-            html: html_page(&format!(
-                "<p>You have new statements from {org}.</p>\n\
-                 <p>To read them, open this link and sign in:</p>\n\
-                 <p><a href=\"{href}\">{href}</a></p>\n\
-                 <p>For your privacy this email does not say what the statements are about.</p>"
-            )),
-        }
+            Language::Spanish => (
+                format!(
+                    "Tiene nuevas explicaciones de beneficios de {}",
+                    plan.unwrap_or("su plan de salud")
+                ),
+                "Para leerlas, abra este enlace e inicie sesión:",
+                "Por su privacidad, este correo no dice de qué tratan.",
+            ),
+        };
+        Self::compose(
+            language,
+            news.clone(),
+            vec![
+                Part::Words(format!("{news}.")),
+                Part::Words(open.into()),
+                Part::Link(link.into()),
+                Part::Words(private.into()),
+            ],
+        )
     }
 
     /// Tells staff that a patient replied in one of their mailboxes: the
     /// mailbox and a link to the thread (which asks them to sign in), nothing of
-    /// the patient or the message.
+    /// the patient or the message. Staff read Portico in English.
     pub fn staff_reply(mailbox: &str, link: &str) -> Self {
-        let (name, href) = (escape_html(mailbox), escape_html(link));
-        Self {
-            subject: "A patient replied in your secure mailbox".into(),
-            text: format!(
-                "A patient replied in the {mailbox} mailbox.\n\nTo read it, sign in to Portico:\n\n    {link}\n\n\
-                 -- Portico secure messages\n"
-            ),
-            html: html_page(&format!(
-                "<p>A patient replied in the {name} mailbox.</p>\n\
-                 <p>To read it, sign in to Portico:</p>\n<p><a href=\"{href}\">{href}</a></p>"
-            )),
-        }
+        Self::compose(
+            Language::English,
+            "A patient replied in your secure mailbox".into(),
+            vec![
+                Part::Words(format!("A patient replied in the {mailbox} mailbox.")),
+                Part::Words("To read it, sign in to Portico:".into()),
+                Part::Link(link.into()),
+            ],
+        )
     }
 
     /// Tells an organization's admins that a behavioural alert was raised: the
     /// organization and a link to the alerts page, nothing of who or what.
     pub fn security_alert(organization: &str, link: &str) -> Self {
-        let (org, href) = (escape_html(organization), escape_html(link));
-        Self {
-            subject: "Portico security alert".into(),
-            text: format!(
-                "A behavioural alert was raised for {organization}.\n\nTo review it, sign in to Portico:\n\n    {link}\n\n\
-                 -- Portico secure messages\n"
-            ),
-            html: html_page(&format!(
-                "<p>A behavioural alert was raised for {org}.</p>\n\
-                 <p>To review it, sign in to Portico:</p>\n<p><a href=\"{href}\">{href}</a></p>"
-            )),
-        }
+        Self::compose(
+            Language::English,
+            "Portico security alert".into(),
+            vec![
+                Part::Words(format!(
+                    "A behavioural alert was raised for {organization}."
+                )),
+                Part::Words("To review it, sign in to Portico:".into()),
+                Part::Link(link.into()),
+            ],
+        )
     }
 
     /// The sign-in code email. `organization` is who the person came from, if anyone.
+    /// It is in the language of the request that asked for it.
     pub fn sign_in_code(payload: &CodePayload, organization: Option<&str>) -> Self {
-        let from = organization
-            .map(|o| format!(" to read what {o} sent you"))
-            .unwrap_or_default();
-        let minutes = payload.valid_minutes;
-        Self {
-            subject: "Your Portico sign-in code".into(),
-            text: format!(
-                "Your sign-in code{from} is:\n\n    {}\n\nIt works once, for {minutes} minutes. \
-                 If you did not ask for it, you can ignore this email: nobody can sign in \
-                 without it.\n\n-- Portico secure messages\n",
-                payload.code
+        let (minutes, language) = (payload.valid_minutes, payload.language);
+        let (subject, yours, once) = match language {
+            Language::English => (
+                "Your Portico sign-in code",
+                format!(
+                    "Your sign-in code{} is:",
+                    organization
+                        .map(|o| format!(" to read what {o} sent you"))
+                        .unwrap_or_default()
+                ),
+                format!(
+                    "It works once, for {minutes} minutes. If you did not ask for it, you can \
+                     ignore this email: nobody can sign in without it."
+                ),
             ),
-            html: html_page(&format!(
-                "<p>Your sign-in code{} is:</p>\n<p><strong>{}</strong></p>\n\
-                 <p>It works once, for {minutes} minutes. If you did not ask for it, you can \
-                 ignore this email: nobody can sign in without it.</p>",
-                escape_html(&from),
-                escape_html(&payload.code)
-            )),
-        }
+            Language::Spanish => (
+                "Su código para iniciar sesión en Portico",
+                format!(
+                    "Su código para iniciar sesión{} es:",
+                    organization
+                        .map(|o| format!(" y leer lo que {o} le envió"))
+                        .unwrap_or_default()
+                ),
+                format!(
+                    "Funciona una sola vez, durante {minutes} minutos. Si usted no lo pidió, \
+                     puede ignorar este correo: nadie puede iniciar sesión sin él."
+                ),
+            ),
+        };
+        Self::compose(
+            language,
+            subject.into(),
+            vec![
+                Part::Words(yours),
+                Part::Code(payload.code.clone()),
+                Part::Words(once),
+            ],
+        )
     }
 
     /// The email as a message from `from` to `to`, with a text and an HTML
@@ -209,14 +308,6 @@ pub fn message_id(id: &str, from: &Mailbox) -> String {
     format!("<{id}@{}>", from.email.domain())
 }
 
-fn html_page(body: &str) -> String {
-    format!(
-        "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"></head>\n\
-         <body style=\"font-family: sans-serif; line-height: 1.5\">\n{body}\n\
-         <p>&mdash; Portico secure messages</p>\n</body></html>\n"
-    )
-}
-
 /// Escapes text for an HTML element or a quoted attribute.
 fn escape_html(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
@@ -240,7 +331,8 @@ mod tests {
     #[test]
     fn the_html_escapes_the_organization_and_the_link() {
         let email = Email::new_item(
-            "Smith & <b>Sons</b> \"Clinic\"",
+            Language::English,
+            Some("Smith & <b>Sons</b> \"Clinic\""),
             "https://portal.example/open/a\"b<c",
         );
         assert!(email
@@ -258,7 +350,11 @@ mod tests {
 
     #[test]
     fn a_message_has_both_alternatives_and_a_message_id_from_the_outbox_row() {
-        let email = Email::new_item("Riverside Clinic", "https://portal.example/open/tok");
+        let email = Email::new_item(
+            Language::English,
+            Some("Riverside Clinic"),
+            "https://portal.example/open/tok",
+        );
         let from: Mailbox = "Portico <no-reply@portal.example>".parse().unwrap();
         let to = NormalizedEmail::parse("ana@example.org").unwrap();
         let bytes = email.to_message(&from, &to, "row-1").unwrap().formatted();
@@ -281,5 +377,69 @@ mod tests {
             "{mail}"
         );
         assert!(mail.contains("To: ana@example.org"), "{mail}");
+    }
+
+    #[test]
+    fn a_spanish_readers_emails_are_in_spanish_and_keep_the_code_and_link() {
+        let link = "https://portal.example/open/tok";
+        let notice = Email::new_item(Language::Spanish, Some("Clínica Riverside"), link);
+        assert_eq!(notice.subject, "Tiene un nuevo mensaje seguro");
+        assert!(notice
+            .text
+            .contains("Clínica Riverside le envió un mensaje seguro."));
+        assert!(notice.text.contains(link) && notice.html.contains(link));
+        assert!(notice
+            .html
+            .starts_with("<!DOCTYPE html>\n<html lang=\"es\">"));
+        let unknown = Email::new_item(Language::Spanish, None, link);
+        assert!(unknown.text.starts_with("Su equipo de atención le envió"));
+
+        let statements = Email::new_statements(Language::Spanish, Some("Plan Norte"), link);
+        assert_eq!(
+            statements.subject,
+            "Tiene nuevas explicaciones de beneficios de Plan Norte"
+        );
+
+        let payload = CodePayload {
+            code: "314159".into(),
+            valid_minutes: 10,
+            language: Language::Spanish,
+        };
+        let code = Email::sign_in_code(&payload, Some("Clínica Riverside"));
+        assert_eq!(code.subject, "Su código para iniciar sesión en Portico");
+        assert!(code
+            .text
+            .contains("y leer lo que Clínica Riverside le envió es:"));
+        assert!(
+            code.text.contains("    314159\n") && code.html.contains("<strong>314159</strong>")
+        );
+        assert!(code.text.contains("durante 10 minutos"));
+        for email in [&notice, &statements, &code] {
+            assert!(email.text.ends_with("-- Mensajes seguros de Portico\n"));
+            for english in ["You ", "your ", "sign in", "email"] {
+                assert!(
+                    !email.text.contains(english),
+                    "{english:?} in {}",
+                    email.text
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn the_english_wording_is_unchanged() {
+        let notice = Email::new_item(Language::English, None, "https://p.example/open/t");
+        assert_eq!(
+            notice.text,
+            "Your care team sent you a secure message.\n\nTo read it, open this link and sign in:\n\n    \
+             https://p.example/open/t\n\nFor your privacy this email does not say what the message is about.\n\n\
+             -- Portico secure messages\n"
+        );
+        let statements =
+            Email::new_statements(Language::English, Some("Plan"), "https://p.example/open/t");
+        assert_eq!(statements.subject, "You have new statements from Plan");
+        assert!(statements
+            .html
+            .contains("<p>You have new statements from Plan.</p>"));
     }
 }
