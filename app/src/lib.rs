@@ -7,6 +7,7 @@
 pub mod access_history;
 pub mod admin;
 pub mod auth;
+pub mod i18n;
 pub mod messaging;
 pub mod pages;
 mod shell;

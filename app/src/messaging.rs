@@ -58,6 +58,8 @@ pub struct MessageLine {
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ThreadPage {
+    /// Read by staff: the page is in English for them.
+    pub staff: bool,
     pub organization: String,
     pub mailbox: String,
     pub subject: Option<String>,

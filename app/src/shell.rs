@@ -4,8 +4,11 @@ use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
 use leptos_router::{
     components::{Route, Router, Routes},
+    hooks::use_location,
     path, SsrMode,
 };
+
+use crate::i18n::{common::texts, is_staff_path, lang, provide_lang};
 
 use crate::pages::{
     access_history::AccessHistoryPage,
@@ -30,7 +33,7 @@ use crate::pages::{
 pub fn shell(options: LeptosOptions) -> impl IntoView {
     view! {
         <!DOCTYPE html>
-        <html lang="en">
+        <html lang=lang().code()>
             <head>
                 <meta charset="utf-8"/>
                 <meta name="viewport" content="width=device-width, initial-scale=1"/>
@@ -50,6 +53,8 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
+    provide_lang();
+    let t = texts();
     // Set once the browser has hydrated the page (effects run only there), so
     // tests and scripts can tell a live page from server-rendered HTML.
     let (hydrated, set_hydrated) = signal(false);
@@ -57,13 +62,14 @@ pub fn App() -> impl IntoView {
 
     view! {
         <Stylesheet id="portico" href="/pkg/portico.css"/>
-        <Title formatter=|page: String| format!("{page} · Portico")/>
-        <a class="skip-link" href="#content">"Skip to content"</a>
-        <header class="site-header">
-            <a class="brand" href="/">"Portico"</a>
-            <span class="tagline">"Secure health messages"</span>
-        </header>
+        <Title formatter=|page: String| crate::i18n::fill(texts().title_suffix, &[("page", &page)])/>
+        <a class="skip-link" href="#content">{t.skip_to_content}</a>
         <Router>
+            <header class="site-header">
+                <a class="brand" href="/">{t.brand}</a>
+                <span class="tagline">{t.tagline}</span>
+                <LanguageSwitch/>
+            </header>
             <main id="content" tabindex="-1" data-hydrated=move || hydrated.get().to_string()>
                 <Routes fallback=NotFound>
                     // Patient pages are rendered whole before the response starts
@@ -90,9 +96,35 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/statements/:id") view=StatementView ssr=SsrMode::Async/>
                 </Routes>
             </main>
+            <footer class="site-footer">
+                <p>{t.footer}</p>
+            </footer>
         </Router>
-        <footer class="site-footer">
-            <p>"Portico never sends health information by email. Messages open only here, after you sign in."</p>
-        </footer>
+    }
+}
+
+/// Offers the other language on patient pages: a plain form, so it works
+/// without JavaScript; the server keeps the choice in a cookie (and, for a
+/// signed-in patient, for emails) and brings the browser back to this page.
+#[component]
+fn LanguageSwitch() -> impl IntoView {
+    let location = use_location();
+    let (code, name) = lang().other();
+    // The query, if any, is kept (`?code=sent` on the sign-in page).
+    let back = move || {
+        let query = location.search.get();
+        match query.trim_start_matches('?') {
+            "" => location.pathname.get(),
+            query => format!("{}?{query}", location.pathname.get()),
+        }
+    };
+    let t = texts();
+    view! {
+        <Show when=move || !is_staff_path(&location.pathname.get())>
+            <form class="language-switch" method="post" action="/language" aria-label=t.language_label>
+                <input type="hidden" name="back" value=back/>
+                <button type="submit" name="lang" value=code lang=code>{name}</button>
+            </form>
+        </Show>
     }
 }

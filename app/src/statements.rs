@@ -8,6 +8,8 @@ pub mod statements_ssr;
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
+use crate::i18n::records::Texts;
+
 /// One line of the statement list.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StatementLine {
@@ -54,17 +56,19 @@ pub struct StatementPage {
     pub correction_threads: Vec<String>,
 }
 
-/// The statement columns, in order, as the page heads them.
-pub const COLUMNS: [&str; 8] = [
-    "Billed",
-    "Allowed",
-    "Plan paid",
-    "Deductible",
-    "Copay",
-    "Coinsurance",
-    "Not covered",
-    "You may owe",
-];
+/// The statement columns, in order, as the page heads them in `t`'s language.
+pub fn columns(t: &'static Texts) -> [&'static str; 8] {
+    [
+        t.billed,
+        t.allowed,
+        t.plan_paid,
+        t.deductible,
+        t.copay,
+        t.coinsurance,
+        t.not_covered,
+        t.you_may_owe,
+    ]
+}
 
 /// The signed-in member's statements, latest version of each claim first.
 #[server(endpoint = "statements")]

@@ -28,49 +28,58 @@ export async function porticoGetPasskey(options) {
         pub async fn get(options: String) -> Result<JsValue, JsValue>;
     }
 
-    /// What to tell the person when the browser says no.
-    pub fn describe(error: JsValue) -> String {
+    /// What to tell the person when the browser says no, in the language of `t`.
+    pub fn describe(error: JsValue, t: &crate::i18n::sign_in::Texts) -> String {
         let name = js_sys::Reflect::get(&error, &JsValue::from_str("name"))
             .ok()
             .and_then(|n| n.as_string())
             .unwrap_or_default();
         match name.as_str() {
-            "NotAllowedError" => "The passkey was not used (cancelled or timed out). Try again, or use an emailed code.".into(),
-            "InvalidStateError" => "This device already has a passkey for you here.".into(),
-            "NotSupportedError" | "SecurityError" => "This browser cannot use passkeys here. Use an emailed code instead.".into(),
-            _ => "The passkey did not work. Try again, or use an emailed code.".into(),
+            "NotAllowedError" => t.passkey_not_used.into(),
+            "InvalidStateError" => t.passkey_already_on_device.into(),
+            "NotSupportedError" | "SecurityError" => t.passkeys_not_supported.into(),
+            _ => t.passkey_did_not_work.into(),
         }
     }
 }
 
-/// Asks the browser to make a passkey; returns the credential as JSON.
-pub async fn create_passkey(options: String) -> Result<String, String> {
+/// Asks the browser to make a passkey; returns the credential as JSON, or what
+/// to tell the person in the language of `t` (read by the caller: this runs
+/// outside the component tree).
+pub async fn create_passkey(
+    options: String,
+    t: &crate::i18n::sign_in::Texts,
+) -> Result<String, String> {
     #[cfg(feature = "hydrate")]
     {
         js::create(options)
             .await
             .map(|v| v.as_string().unwrap_or_default())
-            .map_err(js::describe)
+            .map_err(|e| js::describe(e, t))
     }
     #[cfg(not(feature = "hydrate"))]
     {
-        let _ = options;
+        let _ = (options, t);
         Err("passkeys work only in the browser".into())
     }
 }
 
-/// Asks the browser to sign with a passkey; returns the assertion as JSON.
-pub async fn get_passkey(options: String) -> Result<String, String> {
+/// Asks the browser to sign with a passkey; returns the assertion as JSON, or
+/// what to tell the person in the language of `t`.
+pub async fn get_passkey(
+    options: String,
+    t: &crate::i18n::sign_in::Texts,
+) -> Result<String, String> {
     #[cfg(feature = "hydrate")]
     {
         js::get(options)
             .await
             .map(|v| v.as_string().unwrap_or_default())
-            .map_err(js::describe)
+            .map_err(|e| js::describe(e, t))
     }
     #[cfg(not(feature = "hydrate"))]
     {
-        let _ = options;
+        let _ = (options, t);
         Err("passkeys work only in the browser".into())
     }
 }

@@ -74,14 +74,14 @@ impl CodeAnswer {
 
     /// What the code form says about this answer; nothing once signed in.
     pub fn problem(&self) -> Option<String> {
+        let t = crate::i18n::sign_in::texts();
         match self {
             CodeAnswer::SignedIn => None,
-            CodeAnswer::DidNotWork => Some(
-                "That code did not work. Check the newest email, or ask for a new code.".to_owned(),
-            ),
-            CodeAnswer::NotACode { digits } => {
-                Some(format!("Enter the {digits} digits from the email."))
-            }
+            CodeAnswer::DidNotWork => Some(t.code_did_not_work.to_owned()),
+            CodeAnswer::NotACode { digits } => Some(crate::i18n::fill(
+                t.enter_the_digits,
+                &[("digits", &digits.to_string())],
+            )),
         }
     }
 }

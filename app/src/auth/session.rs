@@ -24,6 +24,7 @@ use serde::{Deserialize, Serialize};
 use tower_sessions::Session;
 
 use super::{CodeAnswer, LinkAnswer, PasskeyView, SessionView, StaffHomeView, StaffPasswordAnswer};
+use crate::i18n::{fill, sign_in::texts, Lang};
 
 /// The key the signed-in person is kept under (the session store copies `key`
 /// into its `person` column).
@@ -73,7 +74,8 @@ pub struct Portal {
 }
 
 pub(crate) fn portal() -> Result<Portal, ServerFnError> {
-    let missing = || ServerFnError::new("the portal is not set up");
+    let t = texts();
+    let missing = || ServerFnError::new(t.portal_not_set_up);
     Ok(Portal {
         store: use_context::<Store>().ok_or_else(missing)?,
         vault: use_context::<Arc<Vault>>().ok_or_else(missing)?,
@@ -84,28 +86,48 @@ pub(crate) fn portal() -> Result<Portal, ServerFnError> {
 
 /// A message safe to show: never a database or crypto detail.
 pub(crate) fn failed(error: Error) -> ServerFnError {
+    let t = texts();
     match error {
-        Error::Invalid { field, problem } => ServerFnError::new(format!("{field}: {problem}")),
-        Error::Busy(_) => ServerFnError::new("the portal is busy; try again in a moment"),
+        Error::Invalid { field, problem } => ServerFnError::new(match crate::i18n::lang() {
+            Lang::En => format!("{field}: {problem}"),
+            Lang::Es => invalid_in_spanish(field),
+        }),
+        Error::Busy(_) => ServerFnError::new(t.portal_busy),
         Error::Denied => {
             // A page rendered on the server answers 403, not 200 with an error in it.
             if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
                 response.set_status(http::StatusCode::FORBIDDEN);
             }
-            ServerFnError::new("You do not have access to this. It has been recorded.")
+            ServerFnError::new(t.no_access)
         }
-        Error::NotFound => ServerFnError::new("not found"),
+        Error::NotFound => ServerFnError::new(t.not_found),
         other => {
             tracing::error!(error = %other, "sign-in step failed");
-            ServerFnError::new("something went wrong on our side; try again")
+            ServerFnError::new(t.went_wrong_on_our_side)
         }
+    }
+}
+
+/// Core's problem with a field is English words; in Spanish the page names the
+/// field (those a patient can get wrong in Spanish) and says it is not valid.
+fn invalid_in_spanish(field: &str) -> String {
+    let t = &crate::i18n::sign_in::SPANISH;
+    match field {
+        "email" => t.invalid_email.to_owned(),
+        "code" => t.invalid_code.to_owned(),
+        "passkey" => t.invalid_passkey.to_owned(),
+        "name" => fill(
+            t.invalid_name,
+            &[("max", &passkeys::NAME_MAX_CHARS.to_string())],
+        ),
+        _ => fill(t.invalid_other, &[("field", field)]),
     }
 }
 
 async fn session() -> Result<Session, ServerFnError> {
     leptos_axum::extract::<Session>()
         .await
-        .map_err(|_| ServerFnError::new("no session"))
+        .map_err(|_| ServerFnError::new(texts().no_session))
 }
 
 /// The client's address and user agent, for the audit log.
@@ -132,13 +154,14 @@ pub fn client_of(address: Option<std::net::IpAddr>, headers: &http::HeaderMap) -
             .get(http::header::USER_AGENT)
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned),
+        language: crate::i18n::from_request(headers).into(),
     }
 }
 
 async fn store_err<T>(r: Result<T, tower_sessions::session::Error>) -> Result<T, ServerFnError> {
     r.map_err(|e| {
         tracing::error!(error = %e, "session store");
-        ServerFnError::new("something went wrong on our side; try again")
+        ServerFnError::new(texts().went_wrong_on_our_side)
     })
 }
 
@@ -197,9 +220,7 @@ pub async fn request_code_for_link(token: &str) -> Result<(), ServerFnError> {
         .await
         .map_err(failed)?
     else {
-        return Err(ServerFnError::new(
-            "this link no longer works; sign in with your email address instead",
-        ));
+        return Err(ServerFnError::new(texts().link_no_longer_works));
     };
     codes(&p)
         .send(
@@ -309,7 +330,7 @@ async fn sign_in_as(
 }
 
 fn passkeys_rp() -> Result<Arc<Passkeys>, ServerFnError> {
-    use_context::<Arc<Passkeys>>().ok_or_else(|| ServerFnError::new("the portal is not set up"))
+    use_context::<Arc<Passkeys>>().ok_or_else(|| ServerFnError::new(texts().portal_not_set_up))
 }
 
 /// Who may add a passkey now: a staff member who has just enrolled.
@@ -323,7 +344,7 @@ async fn owner() -> Result<PasskeyOwner, ServerFnError> {
     let Some(person) = signed_in().await? else {
         return match enrolling_staff().await? {
             Some(staff_id) => Ok(PasskeyOwner::Staff(staff_id)),
-            None => Err(ServerFnError::new("please sign in again")),
+            None => Err(ServerFnError::new(texts().sign_in_again)),
         };
     };
     Ok(if person.kind == "staff" {
@@ -351,7 +372,7 @@ pub async fn passkey_add_finish(answer: &str, name: &str) -> Result<PasskeyView,
     // Taken out of the session first: a ceremony state is used once.
     let state = store_err(session.remove(PASSKEY_ADD_KEY).await)
         .await?
-        .ok_or_else(|| ServerFnError::new("start adding the passkey again"))?;
+        .ok_or_else(|| ServerFnError::new(texts().start_adding_the_passkey_again))?;
     let info = passkeys_rp()?
         .finish_registration(
             &p.store,
@@ -395,7 +416,7 @@ pub async fn passkey_sign_in_finish(answer: &str) -> Result<String, ServerFnErro
     let session = session().await?;
     let state = store_err(session.remove(PASSKEY_SIGN_IN_KEY).await)
         .await?
-        .ok_or_else(|| ServerFnError::new("start signing in with the passkey again"))?;
+        .ok_or_else(|| ServerFnError::new(texts().start_passkey_sign_in_again))?;
     let client = client().await;
     let owner = passkeys_rp()?
         .finish_sign_in(&p.store, &p.audit, &client, answer, state)
@@ -486,7 +507,7 @@ pub async fn signed_in_patient(staff_refusal: &str) -> Result<String, ServerFnEr
     match signed_in().await? {
         Some(person) if person.kind != "staff" => Ok(person.id),
         Some(_) => Err(ServerFnError::new(staff_refusal.to_owned())),
-        None => Err(ServerFnError::new("please sign in again")),
+        None => Err(ServerFnError::new(texts().sign_in_again)),
     }
 }
 

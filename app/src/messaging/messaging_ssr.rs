@@ -4,13 +4,17 @@ use leptos::prelude::*;
 use portico_core::{
     auth::staff,
     messages::{AttachmentInfo, AttachmentType, MessageContent, Messaging, Reader, StaffMember},
+    Error,
 };
 
 use super::{
     FileLine, InboxLine, MailboxLine, MailboxPage, MailboxThreadLine, MessageLine, Shown,
     ThreadPage,
 };
-use crate::auth::session::{client, failed, portal, signed_in, Person, Portal};
+use crate::{
+    auth::session::{client, failed, portal, signed_in, Person, Portal},
+    i18n::messages::{texts, Texts, ENGLISH},
+};
 
 /// The messages of the portal `p`, with its settings.
 pub fn messaging(p: &Portal) -> Messaging<'_> {
@@ -36,12 +40,13 @@ fn day(ms: i64) -> String {
     when(ms).get(..10).unwrap_or_default().to_owned()
 }
 
-fn file_line(a: AttachmentInfo) -> FileLine {
+/// An attached file for a page in `t`'s language.
+fn file_line(t: &Texts, a: AttachmentInfo) -> FileLine {
     let kind = match a.content_type {
-        AttachmentType::Pdf => "PDF",
-        AttachmentType::Png => "PNG image",
-        AttachmentType::Jpeg => "JPEG image",
-        AttachmentType::Text => "Text",
+        AttachmentType::Pdf => t.pdf,
+        AttachmentType::Png => t.png_image,
+        AttachmentType::Jpeg => t.jpeg_image,
+        AttachmentType::Text => t.text_file,
     };
     let size = if a.size >= 1_000_000 {
         format!("{:.1} MB", a.size as f64 / 1e6)
@@ -60,22 +65,29 @@ fn file_line(a: AttachmentInfo) -> FileLine {
 async fn reader(p: &Portal) -> Result<Reader, ServerFnError> {
     let person = signed_in()
         .await?
-        .ok_or_else(|| ServerFnError::new("please sign in again"))?;
+        .ok_or_else(|| ServerFnError::new(texts().sign_in_again))?;
     reader_for(p, person).await
 }
 
 /// A signed-in person as a reader of messages (staff with their role).
 pub async fn reader_for(p: &Portal, person: Person) -> Result<Reader, ServerFnError> {
+    reader_of(p, person).await.map_err(|e| match e {
+        Error::Denied => ServerFnError::new("this account is disabled; ask your admin"),
+        other => failed(other),
+    })
+}
+
+/// [`reader_for`] with the core's error, for handlers outside the server
+/// functions: a disabled staff account is [`Error::Denied`] (403 there).
+pub async fn reader_of(p: &Portal, person: Person) -> Result<Reader, Error> {
     if person.kind != "staff" {
         return Ok(Reader::Patient(person.id));
     }
-    let profile = staff::profile(&p.store, &person.id).await.map_err(failed)?;
+    let profile = staff::profile(&p.store, &person.id).await?;
     // Disabling ends the account's sessions; a request already under way when
     // it happened could still save its session again, so each request checks.
     if profile.disabled {
-        return Err(ServerFnError::new(
-            "this account is disabled; ask your admin",
-        ));
+        return Err(Error::Denied);
     }
     Ok(Reader::Staff(StaffMember {
         staff_id: profile.staff_id,
@@ -87,7 +99,8 @@ pub async fn reader_for(p: &Portal, person: Person) -> Result<Reader, ServerFnEr
 pub(crate) async fn staff_member(p: &Portal) -> Result<StaffMember, ServerFnError> {
     match reader(p).await? {
         Reader::Staff(member) => Ok(member),
-        Reader::Patient(_) => Err(ServerFnError::new("for staff only")),
+        // A patient who tried a staff function: told in their language.
+        Reader::Patient(_) => Err(ServerFnError::new(texts().staff_only)),
     }
 }
 
@@ -115,11 +128,15 @@ pub async fn inbox() -> Result<Vec<InboxLine>, ServerFnError> {
 pub async fn thread(id: &str) -> Result<ThreadPage, ServerFnError> {
     let p = portal()?;
     let reader = reader(&p).await?;
+    let staff = matches!(reader, Reader::Staff(_));
+    // Staff read English; what only they see is written in English below.
+    let t: &Texts = if staff { &ENGLISH } else { texts() };
     let view = messaging(&p)
         .thread(&reader, id, &client().await)
         .await
         .map_err(failed)?;
     Ok(ThreadPage {
+        staff,
         organization: view.organization_name,
         mailbox: view.mailbox_name,
         subject: view.subject,
@@ -151,7 +168,7 @@ pub async fn thread(id: &str) -> Result<ThreadPage, ServerFnError> {
                     MessageContent::Withdrawn { by, on } => Shown::Withdrawn { by, on: day(on) },
                     MessageContent::Erased => Shown::Erased,
                 },
-                files: m.attachments.into_iter().map(file_line).collect(),
+                files: m.attachments.into_iter().map(|a| file_line(t, a)).collect(),
             })
             .collect(),
     })

@@ -7,7 +7,10 @@ use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
 use super::sign_in::error_text;
-use crate::access_history::{access_history, HistoryLine};
+use crate::{
+    access_history::{access_history, HistoryLine},
+    i18n::records::texts,
+};
 
 #[component]
 pub fn AccessHistoryPage() -> impl IntoView {
@@ -19,25 +22,26 @@ pub fn AccessHistoryPage() -> impl IntoView {
             .and_then(|b| b.parse::<i64>().ok())
     };
     let page = Resource::new(before, access_history);
+    let t = texts();
     view! {
-        <Title text="Access history"/>
+        <Title text=t.access_history/>
         <section class="access-history">
-            <h1>"Access history"</h1>
-            <p>"Everyone who opened your messages and statements, and everything else done with them, newest first. Staff are named as their organization names them."</p>
-            <Suspense fallback=|| view! { <p>"Loading…"</p> }>
+            <h1>{t.access_history}</h1>
+            <p>{t.access_history_intro}</p>
+            <Suspense fallback=move || view! { <p>{t.loading}</p> }>
                 {move || page.get().map(|answer| match answer {
                     Ok(page) => view! {
                         <ol class="history-list">
                             {page.lines.into_iter().map(entry).collect_view()}
                         </ol>
                         {page.older.map(|older| view! {
-                            <p><a href=format!("/access-history?before={older}")>"Older entries"</a></p>
+                            <p><a href=format!("/access-history?before={older}")>{t.older_entries}</a></p>
                         })}
                     }.into_any(),
                     Err(e) => view! { <p role="alert">{error_text(&e)}</p> }.into_any(),
                 })}
             </Suspense>
-            <p><a href="/inbox">"Back to your messages"</a></p>
+            <p><a href="/inbox">{t.back_to_messages}</a></p>
         </section>
     }
 }

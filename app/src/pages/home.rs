@@ -11,24 +11,22 @@ pub fn HomePage() -> impl IntoView {
     // Effects run only in the browser, after hydration.
     Effect::new(move |_| set_hydrated.set(true));
     let (large_text, set_large_text) = signal(false);
+    let t = crate::i18n::common::texts();
 
     view! {
-        <Title text="Welcome"/>
+        <Title text=t.home_title/>
         <section
             class="home"
             class:large-text=large_text
             data-hydrated=move || if hydrated.get() { "true" } else { "false" }
         >
-            <h1>"Your secure health messages"</h1>
-            <p class="lead">
-                "Portico is where your care team and your health plan send you messages "
-                "and Explanation of Benefits statements. Everything is encrypted, and every view is recorded."
-            </p>
-            <h2>"How to read a message"</h2>
+            <h1>{t.home_heading}</h1>
+            <p class="lead">{t.home_lead}</p>
+            <h2>{t.home_how}</h2>
             <ol class="steps">
-                <li>"Open the link in the notification email you received. The email itself never contains health information."</li>
-                <li>"Prove it is you with a passkey, or with a one-time code we email you."</li>
-                <li>"Read and reply. You can see who viewed your records, and when."</li>
+                <li>{t.home_step_link}</li>
+                <li>{t.home_step_prove}</li>
+                <li>{t.home_step_read}</li>
             </ol>
             <button
                 type="button"
@@ -36,7 +34,7 @@ pub fn HomePage() -> impl IntoView {
                 aria-pressed=move || if large_text.get() { "true" } else { "false" }
                 on:click=move |_| set_large_text.update(|on| *on = !*on)
             >
-                {move || if large_text.get() { "Standard text" } else { "Larger text" }}
+                {move || if large_text.get() { t.standard_text } else { t.larger_text }}
             </button>
         </section>
     }

@@ -12,7 +12,13 @@ use super::{
     sign_in::{error_text, SignInPage},
     staff::StaffSignInPage,
 };
-use crate::auth::{current_session, SignOut, SignOutEverywhere, StaySignedIn};
+use crate::{
+    auth::{current_session, SignOut, SignOutEverywhere, StaySignedIn},
+    i18n::{
+        fill,
+        messages::{texts, Texts, ENGLISH},
+    },
+};
 
 #[component]
 pub fn InboxPage() -> impl IntoView {
@@ -21,17 +27,18 @@ pub fn InboxPage() -> impl IntoView {
     // the inbox read and audited) twice in each server render.
     let lines = Resource::new(|| (), |_| crate::messaging::inbox());
     let passkeys = PasskeyList::new();
+    let t = texts();
     view! {
-        <Title text="Your messages"/>
-        <Suspense fallback=|| view! { <p>"Loading…"</p> }>
+        <Title text=t.your_messages/>
+        <Suspense fallback=move || view! { <p>{t.loading}</p> }>
             {move || session.get().map(|answer| match answer {
                 Ok(Some(view)) => view! {
                     <SignedInArea idle_secs=view.idle_timeout_secs>
                         <section class="inbox">
-                            <h1>"Your messages"</h1>
+                            <h1>{t.your_messages}</h1>
                             <ul class="inbox-links">
-                                <li><a href="/statements">"Your statements (Explanation of Benefits)"</a></li>
-                                <li><a href="/access-history">"Access history: who opened your messages and statements"</a></li>
+                                <li><a href="/statements">{t.statements_link}</a></li>
+                                <li><a href="/access-history">{t.access_history_link}</a></li>
                             </ul>
                             <InboxList lines/>
                             <SignOutButtons/>
@@ -51,21 +58,22 @@ pub fn InboxPage() -> impl IntoView {
 fn InboxList(
     lines: Resource<Result<Vec<crate::messaging::InboxLine>, ServerFnError>>,
 ) -> impl IntoView {
+    let t = texts();
     view! {
-        <Suspense fallback=|| view! { <p>"Loading…"</p> }>
+        <Suspense fallback=move || view! { <p>{t.loading}</p> }>
             {move || lines.get().map(|answer| match answer {
                 Ok(lines) if lines.is_empty() => view! {
-                    <p>"No messages yet. Messages from your care team and your health plan appear here."</p>
+                    <p>{t.no_messages_yet}</p>
                 }.into_any(),
                 Ok(lines) => view! {
                     <ul class="inbox-list">
                         {lines.into_iter().map(|l| view! {
                             <li class:unread=l.unread>
                                 <a href=format!("/thread/{}", l.thread_id)>
-                                    {l.subject.unwrap_or_else(|| "Withdrawn message".to_owned())}
+                                    {l.subject.unwrap_or_else(|| t.withdrawn_message.to_owned())}
                                 </a>
                                 <span class="from">{format!(" · {} · {}", l.organization, l.mailbox)}</span>
-                                {l.unread.then(|| view! { <span class="badge">" New"</span> })}
+                                {l.unread.then(|| view! { <span class="badge">{t.new_badge}</span> })}
                             </li>
                         }).collect_view()}
                     </ul>
@@ -78,17 +86,21 @@ fn InboxList(
 
 #[component]
 fn PleaseSignIn() -> impl IntoView {
+    let t = texts();
     view! {
         <section class="sign-in">
-            <h1>"Please sign in"</h1>
-            <p>"Your messages open only after you sign in."</p>
-            <p><a class="button" href="/sign-in">"Sign in"</a></p>
+            <h1>{t.please_sign_in}</h1>
+            <p>{t.open_after_sign_in}</p>
+            <p><a class="button" href="/sign-in">{t.sign_in}</a></p>
         </section>
     }
 }
 
 #[component]
 pub(crate) fn SignOutButtons() -> impl IntoView {
+    // Staff pages are in English whatever the request asks for: `texts()` is
+    // English there.
+    let t = texts();
     let out = ServerAction::<SignOut>::new();
     let everywhere = ServerAction::<SignOutEverywhere>::new();
     Effect::new(move |_| {
@@ -101,9 +113,9 @@ pub(crate) fn SignOutButtons() -> impl IntoView {
     });
     view! {
         <div class="sign-out">
-            <ActionForm action=out><button type="submit">"Sign out"</button></ActionForm>
+            <ActionForm action=out><button type="submit">{t.sign_out}</button></ActionForm>
             <ActionForm action=everywhere>
-                <button type="submit" class="secondary">"Sign out on every device"</button>
+                <button type="submit" class="secondary">{t.sign_out_everywhere}</button>
             </ActionForm>
         </div>
     }
@@ -126,6 +138,8 @@ pub(crate) fn SignedInArea(
     staff: bool,
     children: ChildrenFn,
 ) -> impl IntoView {
+    // Staff read English; patients their page's language.
+    let t: &'static Texts = if staff { &ENGLISH } else { texts() };
     let full = i64::try_from(idle_secs).unwrap_or(900);
     let (remaining, set_remaining) = signal(full);
     let (expired, set_expired) = signal(false);
@@ -172,9 +186,9 @@ pub(crate) fn SignedInArea(
             }
         }
     });
-    let notice = format!(
-        "You were signed out after {} of inactivity, to keep your information safe.",
-        inactivity_text(idle_secs)
+    let notice = fill(
+        t.signed_out_for_inactivity,
+        &[("duration", &inactivity_text(t, idle_secs))],
     );
     view! {
         <Show
@@ -198,36 +212,46 @@ pub(crate) fn SignedInArea(
                 ev.prevent_default();
                 stay.dispatch(StaySignedIn {});
             }>
-            <h2 id="timeout-title">"Are you still there?"</h2>
+            <h2 id="timeout-title">{t.still_there}</h2>
             <p id="timeout-text" aria-live="polite">
-                {move || format!("For your security you will be signed out in {} seconds.", remaining.get().max(0))}
+                {move || fill(t.signing_out_in, &[("seconds", &remaining.get().max(0).to_string())])}
             </p>
             <ActionForm action=stay>
-                <button type="submit" autofocus=true>"Stay signed in"</button>
+                <button type="submit" autofocus=true>{t.stay_signed_in}</button>
             </ActionForm>
         </dialog>
     }
 }
 
-/// "15 minutes", "1 minute", or "20 seconds" for timeouts that are not whole minutes.
-fn inactivity_text(idle_secs: u64) -> String {
+/// "15 minutes", "1 minute", or "20 seconds" for timeouts that are not whole
+/// minutes, in `t`'s language.
+fn inactivity_text(t: &Texts, idle_secs: u64) -> String {
     match (idle_secs / 60, idle_secs % 60) {
-        (1, 0) => "1 minute".to_owned(),
-        (m, 0) if m > 0 => format!("{m} minutes"),
-        _ => format!("{idle_secs} seconds"),
+        (1, 0) => t.one_minute.to_owned(),
+        (m, 0) if m > 0 => fill(t.minutes, &[("count", &m.to_string())]),
+        _ => fill(t.seconds, &[("count", &idle_secs.to_string())]),
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use crate::i18n::messages::{ENGLISH, SPANISH};
+
     #[test]
     fn the_warning_comes_two_minutes_early_or_halfway_for_short_timeouts() {
         assert_eq!(super::warning_lead(900), 120);
         assert_eq!(super::warning_lead(240), 120);
         assert_eq!(super::warning_lead(60), 30);
         assert_eq!(super::warning_lead(20), 10);
-        assert_eq!(super::inactivity_text(900), "15 minutes");
-        assert_eq!(super::inactivity_text(60), "1 minute");
-        assert_eq!(super::inactivity_text(20), "20 seconds");
+        assert_eq!(super::inactivity_text(&ENGLISH, 900), "15 minutes");
+        assert_eq!(super::inactivity_text(&ENGLISH, 60), "1 minute");
+        assert_eq!(super::inactivity_text(&ENGLISH, 20), "20 seconds");
+    }
+
+    #[test]
+    fn the_inactivity_is_told_in_spanish_too() {
+        assert_eq!(super::inactivity_text(&SPANISH, 900), "15 minutos");
+        assert_eq!(super::inactivity_text(&SPANISH, 60), "1 minuto");
+        assert_eq!(super::inactivity_text(&SPANISH, 20), "20 segundos");
     }
 }

@@ -12,11 +12,12 @@ pub fn NotFound() -> impl IntoView {
         }
     }
 
+    let t = crate::i18n::common::texts();
     view! {
-        <Title text="Page not found"/>
+        <Title text=t.not_found_title/>
         <section class="not-found">
-            <h1>"Page not found"</h1>
-            <p>"This address does not lead to a page. If you followed a link from an email, open it again, or go to the "<a href="/">"home page"</a>"."</p>
+            <h1>{t.not_found_title}</h1>
+            <p>{t.not_found_text}<a href="/">{t.home_page}</a>"."</p>
         </section>
     }
 }

@@ -10,34 +10,38 @@ use super::{
     passkeys::PasskeySignIn,
     sign_in::{code_in_address, error_text, CodeForm},
 };
-use crate::auth::{link_landing, LinkAnswer, RequestCodeForLink};
+use crate::{
+    auth::{link_landing, LinkAnswer, RequestCodeForLink},
+    i18n::fill,
+};
 
 #[component]
 pub fn OpenLinkPage() -> impl IntoView {
     let params = use_params_map();
     let token = move || params.read().get("token").unwrap_or_default();
     let landing = Resource::new(token, link_landing);
+    let t = crate::i18n::sign_in::texts();
     view! {
-        <Title text="Your secure message"/>
+        <Title text=t.your_secure_message/>
         <section class="open-link">
-            <Suspense fallback=|| view! { <p>"Loading…"</p> }>
+            <Suspense fallback=move || view! { <p>{t.loading}</p> }>
                 {move || landing.get().map(|answer| match answer {
                     Ok(LinkAnswer::Valid { organization_name, has_passkey, statements, brand }) => view! {
                         <OrgBrand brand name=organization_name.clone()/>
                         <ValidLink organization_name has_passkey statements token=token()/>
                     }.into_any(),
                     Ok(LinkAnswer::Expired) => view! {
-                        <h1>"This link has expired"</h1>
-                        <p>"Links in our emails work for 30 days. What we sent is still here: sign in to read it."</p>
-                        <p><a class="button" href="/sign-in">"Sign in"</a></p>
+                        <h1>{t.link_expired_title}</h1>
+                        <p>{t.link_expired_body}</p>
+                        <p><a class="button" href="/sign-in">{t.sign_in}</a></p>
                     }.into_any(),
                     Ok(LinkAnswer::Unknown | LinkAnswer::Malformed) => view! {
-                        <h1>"This link does not work"</h1>
-                        <p>"It may have been cut short or mistyped. Open it again from the email, or sign in with your email address."</p>
-                        <p><a class="button" href="/sign-in">"Sign in"</a></p>
+                        <h1>{t.link_broken_title}</h1>
+                        <p>{t.link_broken_body}</p>
+                        <p><a class="button" href="/sign-in">{t.sign_in}</a></p>
                     }.into_any(),
                     Err(e) => view! {
-                        <h1>"Something went wrong"</h1>
+                        <h1>{t.something_went_wrong}</h1>
                         <p role="alert">{error_text(&e)}</p>
                     }.into_any(),
                 })}
@@ -61,17 +65,15 @@ fn ValidLink(
         Some(Err(e)) => Some(error_text(&e)),
         _ => None,
     };
+    let t = crate::i18n::sign_in::texts();
+    let (heading, prove) = if statements {
+        (t.new_statements_from, t.prove_it_is_you_statements)
+    } else {
+        (t.sent_you_a_secure_message, t.prove_it_is_you_message)
+    };
     view! {
-        <h1>{if statements {
-            format!("You have new statements from {organization_name}")
-        } else {
-            format!("{organization_name} sent you a secure message")
-        }}</h1>
-        <p>{if statements {
-            "To read them, prove it is you: with your passkey, or with a one-time code we email you."
-        } else {
-            "To read it, prove it is you: with your passkey, or with a one-time code we email you."
-        }}</p>
+        <h1>{fill(heading, &[("organization", &organization_name)])}</h1>
+        <p>{prove}</p>
         <Show when=move || has_passkey>
             <PasskeySignIn/>
         </Show>
@@ -83,12 +85,12 @@ fn ValidLink(
                     <ActionForm action=request attr:class="stack">
                         <input type="hidden" name="token" value=token/>
                         <p class="problem" role="alert">{problem}</p>
-                        <button type="submit">"Email me a code"</button>
+                        <button type="submit">{t.email_me_a_code}</button>
                     </ActionForm>
                 }
             }
         >
-            <p class="notice" role="status">"A code is on its way to your email. It works once, for 10 minutes."</p>
+            <p class="notice" role="status">{t.code_on_its_way}</p>
             <CodeForm/>
         </Show>
     }

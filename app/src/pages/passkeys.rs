@@ -4,11 +4,12 @@
 use leptos::{prelude::*, task::spawn_local};
 use leptos_router::hooks::use_navigate;
 
-use super::sign_in::error_text;
+use super::sign_in::{error_text, error_text_in};
 use crate::auth::{
     browser, passkey_add_finish, passkey_add_start, passkey_list, passkey_remove, passkey_rename,
     passkey_sign_in_finish, passkey_sign_in_start, PasskeyView,
 };
+use crate::i18n::fill;
 
 /// Signs in with any passkey of this portal, typing nothing.
 #[component]
@@ -16,17 +17,21 @@ pub fn PasskeySignIn() -> impl IntoView {
     let (problem, set_problem) = signal(None::<String>);
     let (busy, set_busy) = signal(false);
     let navigate = use_navigate();
+    // Read here: the sign-in runs in `spawn_local`, outside the component tree.
+    let t = crate::i18n::sign_in::texts();
     let sign_in = move |_| {
         set_busy.set(true);
         set_problem.set(None);
         let navigate = navigate.clone();
         spawn_local(async move {
             let result = async {
-                let options = passkey_sign_in_start().await.map_err(|e| error_text(&e))?;
-                let answer = browser::get_passkey(options).await?;
+                let options = passkey_sign_in_start()
+                    .await
+                    .map_err(|e| error_text_in(t, &e))?;
+                let answer = browser::get_passkey(options, t).await?;
                 passkey_sign_in_finish(answer)
                     .await
-                    .map_err(|e| error_text(&e))
+                    .map_err(|e| error_text_in(t, &e))
             }
             .await;
             set_busy.set(false);
@@ -38,7 +43,7 @@ pub fn PasskeySignIn() -> impl IntoView {
     };
     view! {
         <div class="passkey-sign-in">
-            <button type="button" on:click=sign_in disabled=busy>"Sign in with a passkey"</button>
+            <button type="button" on:click=sign_in disabled=busy>{t.sign_in_with_a_passkey}</button>
             <p class="problem" role="alert">{problem}</p>
         </div>
     }
@@ -80,19 +85,23 @@ pub fn PasskeyManager(
 ) -> impl IntoView {
     let PasskeyList { changed, keys } = list.unwrap_or_default();
     let set_changed = changed;
+    // Read here: adding runs in `spawn_local`, outside the component tree.
+    let t = crate::i18n::sign_in::texts();
     let (problem, set_problem) = signal(None::<String>);
-    let (name, set_name) = signal("My device".to_owned());
+    let (name, set_name) = signal(t.my_device.to_owned());
     let (busy, set_busy) = signal(false);
     let add = move |_| {
         set_busy.set(true);
         set_problem.set(None);
         spawn_local(async move {
             let result = async {
-                let options = passkey_add_start().await.map_err(|e| error_text(&e))?;
-                let answer = browser::create_passkey(options).await?;
+                let options = passkey_add_start()
+                    .await
+                    .map_err(|e| error_text_in(t, &e))?;
+                let answer = browser::create_passkey(options, t).await?;
                 passkey_add_finish(answer, name.get_untracked())
                     .await
-                    .map_err(|e| error_text(&e))
+                    .map_err(|e| error_text_in(t, &e))
             }
             .await;
             set_busy.set(false);
@@ -109,11 +118,11 @@ pub fn PasskeyManager(
     };
     view! {
         <section class="passkeys" aria-labelledby="passkeys-title">
-            <h2 id="passkeys-title">"Passkeys"</h2>
-            <Suspense fallback=|| view! { <p>"Loading…"</p> }>
+            <h2 id="passkeys-title">{t.passkeys}</h2>
+            <Suspense fallback=move || view! { <p>{t.loading}</p> }>
                 {move || keys.get().map(|list| match list {
                     Ok(list) if list.is_empty() => view! {
-                        <p>"Sign in faster next time, with no code to type: add a passkey (your fingerprint, face or device PIN)."</p>
+                        <p>{t.add_a_passkey_offer}</p>
                     }.into_any(),
                     Ok(list) => view! {
                         <ul class="passkey-list">
@@ -126,10 +135,10 @@ pub fn PasskeyManager(
                 })}
             </Suspense>
             <div class="stack">
-                <label for="passkey-name">"Name for this device's passkey"</label>
+                <label for="passkey-name">{t.passkey_name_label}</label>
                 <input id="passkey-name" maxlength="60"
                     prop:value=name on:input=move |ev| set_name.set(event_target_value(&ev))/>
-                <button type="button" on:click=add disabled=busy>"Add a passkey"</button>
+                <button type="button" on:click=add disabled=busy>{t.add_a_passkey}</button>
                 <p class="problem" role="alert">{problem}</p>
             </div>
         </section>
@@ -145,11 +154,13 @@ fn PasskeyRow(
     let (name, set_name) = signal(key.name.clone());
     let (problem, set_problem) = signal(None::<String>);
     let label = key.name.clone();
+    // Read here: renaming and removing run in `spawn_local`, outside the component tree.
+    let t = crate::i18n::sign_in::texts();
     let rename = move |_| {
         spawn_local(async move {
             match passkey_rename(id.get_value(), name.get_untracked()).await {
                 Ok(()) => on_change(),
-                Err(e) => set_problem.set(Some(error_text(&e))),
+                Err(e) => set_problem.set(Some(error_text_in(t, &e))),
             }
         });
     };
@@ -157,18 +168,18 @@ fn PasskeyRow(
         spawn_local(async move {
             match passkey_remove(id.get_value()).await {
                 Ok(()) => on_change(),
-                Err(e) => set_problem.set(Some(error_text(&e))),
+                Err(e) => set_problem.set(Some(error_text_in(t, &e))),
             }
         });
     };
     view! {
         <li class="passkey">
             <span class="passkey-name">{label.clone()}</span>
-            <input aria-label=format!("New name for {label}") maxlength="60"
+            <input aria-label=fill(t.new_name_for, &[("name", &label)]) maxlength="60"
                 prop:value=name on:input=move |ev| set_name.set(event_target_value(&ev))/>
-            <button type="button" on:click=rename>"Rename"</button>
+            <button type="button" on:click=rename>{t.rename}</button>
             <button type="button" class="secondary" on:click=remove
-                aria-label=format!("Remove {}", key.name)>"Remove"</button>
+                aria-label=fill(t.remove_named, &[("name", &key.name)])>{t.remove}</button>
             <p class="problem" role="alert">{problem}</p>
         </li>
     }

@@ -18,26 +18,27 @@ pub fn SignInPage() -> impl IntoView {
         Some(Err(e)) => Some(error_text(&e)),
         _ => None,
     };
+    let t = crate::i18n::sign_in::texts();
     view! {
-        <Title text="Sign in"/>
+        <Title text=t.sign_in/>
         <section class="sign-in">
-            <h1>"Sign in"</h1>
+            <h1>{t.sign_in}</h1>
             <Show
                 when=asked
                 fallback=move || view! {
                     <PasskeySignIn/>
-                    <p>"Or we email you a one-time code. The email never contains health information."</p>
+                    <p>{t.or_email_a_code}</p>
                     <ActionForm action=request attr:class="stack">
-                        <label for="email">"Your email address"</label>
+                        <label for="email">{t.your_email_address}</label>
                         <input id="email" name="email" type="email" autocomplete="email" required
                             aria-describedby="email-problem"/>
                         <p id="email-problem" class="problem" role="alert">{problem}</p>
-                        <button type="submit">"Email me a code"</button>
+                        <button type="submit">{t.email_me_a_code}</button>
                     </ActionForm>
                 }
             >
                 <p class="notice" role="status">
-                    "If that address has messages with us, a code is on its way. It works once, for 10 minutes."
+                    {t.code_on_its_way_if_known}
                 </p>
                 <CodeForm/>
             </Show>
@@ -72,21 +73,28 @@ pub fn CodeForm() -> impl IntoView {
             .and_then(|q| CodeAnswer::from_query(&q))
             .and_then(|a| a.problem()),
     };
+    let t = crate::i18n::sign_in::texts();
     view! {
         <ActionForm action=submit attr:class="stack">
-            <label for="code">"The code from the email"</label>
+            <label for="code">{t.code_from_the_email}</label>
             <input id="code" name="code" inputmode="numeric" autocomplete="one-time-code" required
                 aria-describedby="code-problem"/>
             <p id="code-problem" class="problem" role="alert">{answer}</p>
-            <button type="submit">"Sign in"</button>
+            <button type="submit">{t.sign_in}</button>
         </ActionForm>
     }
 }
 
 /// The text of a server function's error, without the framework's prefix.
 pub fn error_text(error: &ServerFnError) -> String {
+    error_text_in(crate::i18n::sign_in::texts(), error)
+}
+
+/// As [`error_text`], in the language of `t`: for code that runs outside the
+/// component tree (in `spawn_local`), where the page's language cannot be read.
+pub fn error_text_in(t: &crate::i18n::sign_in::Texts, error: &ServerFnError) -> String {
     match error {
         ServerFnError::ServerError(message) => message.clone(),
-        _ => "The portal could not be reached. Check your connection and try again.".to_owned(),
+        _ => t.portal_unreachable.to_owned(),
     }
 }

@@ -5,12 +5,13 @@ use leptos_meta::Title;
 
 #[component]
 pub fn SignedOutPage() -> impl IntoView {
+    let t = crate::i18n::common::texts();
     view! {
-        <Title text="Signed out"/>
+        <Title text=t.signed_out_title/>
         <section class="sign-in">
-            <h1>"You are signed out"</h1>
-            <p>"Close this window if you are on a shared computer."</p>
-            <p><a class="button" href="/sign-in">"Sign in again"</a></p>
+            <h1>{t.signed_out_heading}</h1>
+            <p>{t.signed_out_shared}</p>
+            <p><a class="button" href="/sign-in">{t.sign_in_again}</a></p>
         </section>
     }
 }

@@ -6,6 +6,10 @@ use portico_core::eob::{Amounts, Column, Statement, StatementSummary, Statements
 use super::{ServiceLine, StatementLine, StatementPage};
 use crate::{
     auth::session::{client, failed, portal, signed_in_patient, Portal},
+    i18n::{
+        fill,
+        records::{texts, Texts},
+    },
     messaging::messaging_ssr::messaging,
 };
 
@@ -19,6 +23,7 @@ pub fn statements(p: &Portal) -> Statements<'_> {
 }
 
 async fn member() -> Result<String, ServerFnError> {
+    // Only staff are refused here: in English.
     signed_in_patient("statements are for members only").await
 }
 
@@ -44,9 +49,9 @@ fn amounts(a: &Amounts) -> Vec<String> {
     Column::ALL.iter().map(|c| dollars(a.get(*c))).collect()
 }
 
-fn dates(s: &Statement) -> String {
+fn dates(t: &Texts, s: &Statement) -> String {
     match (&s.service_start, &s.service_end) {
-        (Some(a), Some(b)) if a != b => format!("{a} to {b}"),
+        (Some(a), Some(b)) if a != b => fill(t.date_range, &[("start", a), ("end", b)]),
         (Some(a), _) | (None, Some(a)) => a.clone(),
         (None, None) => "—".to_owned(),
     }
@@ -56,10 +61,10 @@ fn or_dash(s: &Option<String>) -> String {
     s.clone().unwrap_or_else(|| "—".to_owned())
 }
 
-fn line(s: StatementSummary) -> StatementLine {
+fn line(t: &Texts, s: StatementSummary) -> StatementLine {
     StatementLine {
         provider: or_dash(&s.statement.provider),
-        service_dates: dates(&s.statement),
+        service_dates: dates(t, &s.statement),
         you_may_owe: dollars(s.statement.totals.you_may_owe),
         id: s.id,
         plan: s.plan,
@@ -74,7 +79,8 @@ pub async fn list() -> Result<Vec<StatementLine>, ServerFnError> {
         .list(&id, &client().await)
         .await
         .map_err(failed)?;
-    Ok(list.into_iter().map(line).collect())
+    let t = texts();
+    Ok(list.into_iter().map(|s| line(t, s)).collect())
 }
 
 pub async fn view(eob_id: &str) -> Result<StatementPage, ServerFnError> {
@@ -85,6 +91,7 @@ pub async fn view(eob_id: &str) -> Result<StatementPage, ServerFnError> {
         .await
         .map_err(failed)?;
     let s = v.summary.statement;
+    let t = texts();
     Ok(StatementPage {
         id: v.summary.id,
         plan: v.summary.plan,
@@ -92,7 +99,7 @@ pub async fn view(eob_id: &str) -> Result<StatementPage, ServerFnError> {
         claim_number: or_dash(&s.claim_number),
         provider: or_dash(&s.provider),
         created: s.created.clone(),
-        service_dates: dates(&s),
+        service_dates: dates(t, &s),
         updated: v.summary.updated,
         latest_id: v.latest_id,
         lines: s
@@ -114,7 +121,8 @@ pub async fn view(eob_id: &str) -> Result<StatementPage, ServerFnError> {
             .collect(),
         denial_reasons: s.denial_reasons.clone(),
         disposition: s.disposition.clone(),
-        not_a_bill: s.not_a_bill.to_owned(),
+        // In English the statement's own `s.not_a_bill` (a test keeps them equal).
+        not_a_bill: t.not_a_bill.to_owned(),
         correction_threads: v.correction_threads,
     })
 }
@@ -138,5 +146,13 @@ mod tests {
         assert_eq!(dollars(Some(123_456_789)), "$1,234,567.89");
         assert_eq!(dollars(Some(-300)), "-$3.00");
         assert_eq!(dollars(None), "—");
+    }
+
+    #[test]
+    fn the_catalogue_says_not_a_bill_as_the_statement_does() {
+        assert_eq!(
+            crate::i18n::records::ENGLISH.not_a_bill,
+            portico_core::eob::NOT_A_BILL
+        );
     }
 }
