@@ -40,8 +40,9 @@ export async function launch() {
 
 // A page that records every console error, failed request and uncaught
 // exception, so a test can assert there were none (a CSP violation is one).
-export async function watchedPage(browser) {
-  const context = await browser.newContext();
+// `options` go to the browser context (`{ locale: 'es-MX' }` for Spanish).
+export async function watchedPage(browser, options = {}) {
+  const context = await browser.newContext(options);
   const page = await context.newPage();
   const problems = [];
   page.on('console', (msg) => {

@@ -6,6 +6,7 @@ pub mod api;
 mod branding;
 mod capacity;
 mod health;
+mod language;
 mod messages;
 mod request_log;
 mod same_origin;
@@ -118,6 +119,7 @@ pub fn router(state: AppState) -> Router {
         .route("/statements/{id}/pdf", get(statements::pdf))
         .route("/statements/{id}/fhir.json", get(statements::fhir_json))
         .route("/staff/admin/audit.csv", post(admin::audit_csv))
+        .route("/language", post(language::choose))
         .route("/brand/{org}/logo", get(branding::logo))
         .route("/brand/{org}/colours.css", get(branding::colours))
         .leptos_routes_with_context(&state, routes, page_context.clone(), {
