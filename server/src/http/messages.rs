@@ -16,7 +16,7 @@ use axum::{
 use futures_util::TryStreamExt;
 use portico_app::{
     auth::session::{client_of, signed_in_on, Portal},
-    messaging::messaging_ssr::{messaging, reader_for},
+    messaging::messaging_ssr::{messaging, reader_of},
 };
 use portico_core::{
     auth::Client,
@@ -149,7 +149,7 @@ async fn reader(
     let person = signed_in_on(p, session, client).await.map_err(internal)?;
     let person = person
         .ok_or_else(|| Refusal::new(StatusCode::UNAUTHORIZED, "please sign in again", json))?;
-    reader_for(p, person).await.map_err(internal)
+    reader_of(p, person).await.map_err(|e| Refusal::of(e, json))
 }
 
 /// A text field, read whole up to [`FIELD_MAX_BYTES`].
