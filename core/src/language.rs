@@ -38,10 +38,13 @@ impl Language {
     /// The browser's most preferred language that Portico has (`es-MX` is
     /// Spanish); English when it names none of them.
     pub fn from_accept_language(header: &str) -> Self {
-        let codes: Vec<&str> = Self::ALL.iter().map(|l| l.code()).collect();
-        accept_language::intersection(header, &codes)
-            .first()
-            .and_then(|code| Self::from_code(code))
+        // Ordered by preference; "es-MX" is matched by its primary tag, "es".
+        accept_language::parse(header)
+            .iter()
+            .find_map(|tag| {
+                let primary = tag.split('-').next()?.to_ascii_lowercase();
+                Self::from_code(&primary)
+            })
             .unwrap_or_default()
     }
 
@@ -105,6 +108,9 @@ mod tests {
             Language::Spanish
         );
         assert_eq!(Language::from_accept_language("es"), Language::Spanish);
+        // What a browser set to Mexican Spanish alone sends.
+        assert_eq!(Language::from_accept_language("es-MX"), Language::Spanish);
+        assert_eq!(Language::from_accept_language("ES-us"), Language::Spanish);
         assert_eq!(
             Language::from_accept_language("en-US,en;q=0.9,es;q=0.8"),
             Language::English
