@@ -63,9 +63,9 @@ export async function addAuthenticator(context, page) {
   return { cdp, authenticatorId };
 }
 
-// A staff member (named `E2E <role>`) of the organization `org`, in a fresh
-// browser context with a passkey, enrolled and signed in on /staff.
-export async function enrolledStaff(browser, org, role) {
+// A staff member (named `E2E <role>`) of the organization `org` (called
+// `orgName`), in a fresh browser context with a passkey, enrolled and signed in on /staff.
+export async function enrolledStaff(browser, org, role, orgName = 'Riverside Clinic (demo)') {
   const { context, page, problems } = await watchedPage(browser);
   await addAuthenticator(context, page);
   const email = `${role}-${process.pid}-${Date.now()}@riverside.example`;
@@ -78,6 +78,6 @@ export async function enrolledStaff(browser, org, role) {
   await page.getByLabel(/Choose a password/).fill('four long words here');
   await page.getByRole('button', { name: 'Set password' }).click();
   await page.getByRole('button', { name: 'Add a passkey' }).click();
-  await page.getByRole('heading', { name: `Riverside Clinic (demo) · ${role}` }).waitFor();
+  await page.getByRole('heading', { name: `${orgName} · ${role}` }).waitFor();
   return { context, page, problems };
 }

@@ -166,12 +166,16 @@ pub struct KeyRow {
     pub created: String,
     pub last_used: String,
     pub revoked: bool,
+    /// An `eob:publish` key (a health plan's), not one that sends messages.
+    pub publishes: bool,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SystemsPage {
     pub mailboxes: Vec<MailboxRow>,
     pub keys: Vec<KeyRow>,
+    /// A health plan's admin may also make keys that publish statements.
+    pub health_plan: bool,
 }
 
 #[server(endpoint = "admin_systems")]
@@ -188,6 +192,13 @@ pub async fn create_mailbox(name: String, kind: String) -> Result<(), ServerFnEr
 #[server(endpoint = "admin_create_api_key")]
 pub async fn create_api_key(mailbox_id: String, label: String) -> Result<String, ServerFnError> {
     admin_ssr::create_api_key(&mailbox_id, &label).await
+}
+
+/// Creates a key that publishes the plan's statements; returns its secret,
+/// shown this once.
+#[server(endpoint = "admin_create_publisher_key")]
+pub async fn create_publisher_key(label: String) -> Result<String, ServerFnError> {
+    admin_ssr::create_publisher_key(&label).await
 }
 
 #[server(endpoint = "admin_revoke_api_key")]

@@ -6,11 +6,12 @@ use portico_core::{
         branding::{self, BrandingChange},
         integrations,
     },
-    api_keys::ApiKeys,
+    api_keys::{ApiKeys, Scope},
     audit::{self, Action, Actor, Page},
     auth::staff::StaffRole,
     messages::MailboxKind,
     on_both_backends,
+    store::OrganizationKind,
     testing::TestPortal,
     Error,
 };
@@ -22,7 +23,54 @@ use common::{client, env_for, member};
 on_both_backends!(
     admins_create_mailboxes_and_create_and_revoke_api_keys,
     admins_set_their_organizations_branding,
+    a_health_plans_admin_creates_a_key_that_publishes_statements,
 );
+
+async fn a_health_plans_admin_creates_a_key_that_publishes_statements(portal: TestPortal) {
+    let env = env_for(portal).await;
+    let plan = env
+        .portal
+        .store
+        .organizations()
+        .create(OrganizationKind::HealthPlan, "Acme Health Plan")
+        .await
+        .unwrap();
+    let keys = ApiKeys {
+        store: &env.portal.store,
+        audit: &env.portal.audit,
+    };
+    let plan_admin = member(&plan.id, StaffRole::Admin, 21);
+    let (key, secret) = integrations::create_publisher_key(&keys, &plan_admin, "Claims system")
+        .await
+        .unwrap();
+    let used = keys.authenticate(secret.as_str()).await.unwrap();
+    assert_eq!(
+        (used.id.as_str(), used.scope),
+        (key.id.as_str(), Scope::PublishEobs)
+    );
+    assert_eq!(used.organization_id, plan.id);
+    assert_eq!(
+        integrations::api_keys(&keys, &plan_admin)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+
+    // A clinic publishes no statements; a plan's other staff make no keys.
+    let clinic_admin = member(&env.clinic, StaffRole::Admin, 22);
+    let refused = integrations::create_publisher_key(&keys, &clinic_admin, "Nope").await;
+    assert!(matches!(
+        refused,
+        Err(Error::Invalid {
+            field: "organization",
+            ..
+        })
+    ));
+    let plan_staff = member(&plan.id, StaffRole::Staff, 23);
+    let refused = integrations::create_publisher_key(&keys, &plan_staff, "Nope").await;
+    assert!(matches!(refused, Err(Error::Denied)));
+}
 
 async fn admins_set_their_organizations_branding(portal: TestPortal) {
     let env = env_for(portal).await;

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { BASE_URL, launch, waitForPortal, watchedPage } from '../browser.mjs';
 import { emails, newCode, readEmail, waitForEmail } from '../mail.mjs';
 import { PHONE, assertAccessible, assertFitsWidth } from '../checks.mjs';
-import { PORTICO, demoLink } from '../portal.mjs';
+import { PORTICO, demoLink, enrolledStaff } from '../portal.mjs';
 
 const DATA_DIR = process.env.PORTICO_DATA_DIR ?? 'target/e2e-data';
 const EB3500 = JSON.parse(
@@ -201,3 +201,22 @@ function filesUnder(dir) {
     entry.isDirectory() ? filesUnder(join(dir, entry.name)) : [join(dir, entry.name)],
   );
 }
+
+test("a health plan's admin makes a publishing key on the systems page, and it publishes", async () => {
+  const planName = `E2E Plan With Admin ${process.pid}`;
+  const plan = portico('org', 'add', '--kind', 'health-plan', '--name', planName);
+  const admin = await enrolledStaff(browser, plan, 'admin', planName);
+  const page = admin.page;
+  await page.goto(`${BASE_URL}/staff/admin/systems`);
+  await page.locator('main[data-hydrated="true"]').waitFor();
+  await page.getByLabel('What it is for (for example Claims system)').fill('Claims system');
+  await page.getByRole('button', { name: 'Create publishing key' }).click();
+  const secret = (await page.locator('.api-key-secret').textContent()).trim();
+  await page.getByText(/^Claims system$/).waitFor();
+  await page.locator('.key-list li').filter({ hasText: 'publishes statements' }).waitFor();
+  await assertAccessible(page, "a health plan's systems page");
+
+  const answer = await publish(secret, bundle(`plan-admin-${process.pid}@example.org`, `E2E-ADMIN-KEY-${process.pid}`).text);
+  assert.equal(answer.eobs.length, 1);
+  await admin.context.close();
+});

@@ -6,10 +6,11 @@ use leptos::prelude::*;
 use portico_core::{
     admin::{audit_log, integrations, staff},
     alerts::{self, AlertRules},
-    api_keys::ApiKeys,
+    api_keys::{ApiKeys, Scope},
     audit::{Action, ActorKind, AuditFilter, RecordedEvent, Seq},
     auth::staff::{StaffName, StaffRole},
     messages::MailboxKind,
+    store::OrganizationKind,
     vault::{NormalizedEmail, Vault},
     Error,
 };
@@ -318,10 +319,17 @@ pub async fn systems() -> Result<SystemsPage, ServerFnError> {
                 .map(when)
                 .unwrap_or_else(|| "never".to_owned()),
             revoked: k.revoked_at.is_some(),
+            publishes: k.scope == Scope::PublishEobs,
             label: k.label,
             id: k.id,
         })
         .collect();
+    let organization = p
+        .store
+        .organizations()
+        .get(&admin.organization_id)
+        .await
+        .map_err(admin_failed)?;
     Ok(SystemsPage {
         mailboxes: boxes
             .iter()
@@ -332,6 +340,7 @@ pub async fn systems() -> Result<SystemsPage, ServerFnError> {
             })
             .collect(),
         keys,
+        health_plan: organization.kind == OrganizationKind::HealthPlan,
     })
 }
 
@@ -354,6 +363,15 @@ pub async fn create_api_key(mailbox_id: &str, label: &str) -> Result<String, Ser
     let p = portal()?;
     let admin = staff_member(&p).await?;
     let (_, secret) = integrations::create_api_key(&keys(&p), &admin, mailbox_id, label)
+        .await
+        .map_err(admin_failed)?;
+    Ok(secret.as_str().to_owned())
+}
+
+pub async fn create_publisher_key(label: &str) -> Result<String, ServerFnError> {
+    let p = portal()?;
+    let admin = staff_member(&p).await?;
+    let (_, secret) = integrations::create_publisher_key(&keys(&p), &admin, label)
         .await
         .map_err(admin_failed)?;
     Ok(secret.as_str().to_owned())

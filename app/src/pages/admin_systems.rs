@@ -6,18 +6,22 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 
 use super::sign_in::error_text;
-use crate::admin::{systems, CreateApiKey, CreateMailbox, MailboxRow, RevokeApiKey, SystemsPage};
+use crate::admin::{
+    systems, CreateApiKey, CreateMailbox, CreatePublisherKey, MailboxRow, RevokeApiKey, SystemsPage,
+};
 
 #[component]
 pub fn AdminSystemsPage() -> impl IntoView {
     let mailbox = ServerAction::<CreateMailbox>::new();
     let key = ServerAction::<CreateApiKey>::new();
+    let publisher = ServerAction::<CreatePublisherKey>::new();
     let revoke = ServerAction::<RevokeApiKey>::new();
     let page = Resource::new(
         move || {
             (
                 mailbox.version().get(),
                 key.version().get(),
+                publisher.version().get(),
                 revoke.version().get(),
             )
         },
@@ -27,6 +31,7 @@ pub fn AdminSystemsPage() -> impl IntoView {
         [
             mailbox.value().get().and_then(|r| r.err()),
             key.value().get().and_then(|r| r.err()),
+            publisher.value().get().and_then(|r| r.err()),
             revoke.value().get().and_then(|r| r.err()),
         ]
         .into_iter()
@@ -44,7 +49,12 @@ pub fn AdminSystemsPage() -> impl IntoView {
                 {move || page.get().map(|answer| match answer {
                     Ok(p) => {
                         let boxes = p.mailboxes.clone();
-                        view! { <Lists page=p revoke/> <NewKey boxes action=key/> }.into_any()
+                        let plan = p.health_plan;
+                        view! {
+                            <Lists page=p revoke/>
+                            <Show when=move || plan><NewPublisherKey action=publisher/></Show>
+                            <NewKey boxes action=key/>
+                        }.into_any()
                     }
                     Err(e) => view! {
                         <h2>"You cannot open this"</h2>
@@ -86,7 +96,11 @@ fn Lists(page: SystemsPage, revoke: ServerAction<RevokeApiKey>) -> impl IntoView
                         view! {
                             <li>
                                 <strong>{k.label.clone()}</strong>
-                                {format!(" · sends from {} · created {} · last used {}", k.mailbox, k.created, k.last_used)}
+                                {if k.publishes {
+                                    format!(" · publishes statements · created {} · last used {}", k.created, k.last_used)
+                                } else {
+                                    format!(" · sends from {} · created {} · last used {}", k.mailbox, k.created, k.last_used)
+                                }}
                                 {if k.revoked {
                                     view! { <span class="badge">" Revoked"</span> }.into_any()
                                 } else {
@@ -119,11 +133,32 @@ fn NewKey(boxes: Vec<MailboxRow>, action: ServerAction<CreateApiKey>) -> impl In
             </select>
             <button type="submit">"Create key"</button>
         </ActionForm>
-        {move || action.value().get().and_then(|r| r.ok()).map(|secret| view! {
-            <div class="notice" role="status">
-                <p>"Key created. Put this secret in that system's secret store now; it is not shown again:"</p>
-                <p><code class="api-key-secret">{secret}</code></p>
-            </div>
-        })}
+        {move || action.value().get().and_then(|r| r.ok()).map(|secret| view! { <SecretOnce secret/> })}
+    }
+}
+
+/// A health plan's key for the EOB API (`eob:publish`): it publishes the
+/// plan's statements and keeps its member directory.
+#[component]
+fn NewPublisherKey(action: ServerAction<CreatePublisherKey>) -> impl IntoView {
+    view! {
+        <h2 id="new-publisher-key">"New key to publish statements"</h2>
+        <ActionForm action=action attr:class="stack" attr:aria-labelledby="new-publisher-key">
+            <label for="publisher-label">"What it is for (for example Claims system)"</label>
+            <input id="publisher-label" name="label" required maxlength="100"/>
+            <button type="submit">"Create publishing key"</button>
+        </ActionForm>
+        {move || action.value().get().and_then(|r| r.ok()).map(|secret| view! { <SecretOnce secret/> })}
+    }
+}
+
+/// A new key's secret, which is shown this once.
+#[component]
+fn SecretOnce(secret: String) -> impl IntoView {
+    view! {
+        <div class="notice" role="status">
+            <p>"Key created. Put this secret in that system's secret store now; it is not shown again:"</p>
+            <p><code class="api-key-secret">{secret}</code></p>
+        </div>
     }
 }

@@ -62,6 +62,24 @@ pub async fn create_api_key(
     .await
 }
 
+/// A key that publishes the organization's Explanation of Benefits statements
+/// (a health plan's only; it enrolls the plan on first use), and its secret,
+/// which is shown this once.
+pub async fn create_publisher_key(
+    keys: &ApiKeys<'_>,
+    admin: &StaffMember,
+    label: &str,
+) -> Result<(ApiKey, ApiKeySecret)> {
+    require_admin(admin)?;
+    crate::eob::plans::create_publisher_key(
+        keys,
+        &admin.organization_id,
+        label,
+        Actor::staff(&admin.staff_id),
+    )
+    .await
+}
+
 /// Revokes one of the organization's keys: refused from its next request on.
 pub async fn revoke_api_key(keys: &ApiKeys<'_>, admin: &StaffMember, key_id: &str) -> Result<()> {
     require_admin(admin)?;
