@@ -2,7 +2,9 @@
 //! receipts; on SQLite and PostgreSQL.
 
 use portico_core::{
+    admin::branding::{self, BrandingChange},
     audit::{self, Action, Actor, Outcome, Page},
+    auth::staff::StaffRole,
     messages::{self, MailboxKind, MessageContent, Reader},
     on_both_backends,
     store::{now_ms, Store},
@@ -328,6 +330,24 @@ async fn one_inbox_across_organizations_with_unread_and_coalesced_notices(portal
     )
     .await
     .unwrap();
+    // Riverside has a logo: its notice carries it inside the email.
+    let logo = b"\x89PNG\r\n\x1a\nRIVERSIDE-LOGO".to_vec();
+    let riverside_admin = common::member(&env.clinic, StaffRole::Admin, 9);
+    let change = BrandingChange {
+        display_name: "Riverside Clinic".into(),
+        colour: String::new(),
+        logo: Some(logo),
+        remove_logo: false,
+    };
+    branding::set_branding(
+        &env.portal.store,
+        &env.portal.audit,
+        &riverside_admin,
+        &change,
+        &client(),
+    )
+    .await
+    .unwrap();
     let outbox = tempfile::tempdir().unwrap();
     let transport = FileTransport {
         dir: outbox.path().to_owned(),
@@ -352,6 +372,14 @@ async fn one_inbox_across_organizations_with_unread_and_coalesced_notices(portal
             "{mail}"
         );
         assert!(mail.contains("Riverside Clinic") || mail.contains("Hillside Clinic"));
+        // Only Riverside's carries a logo, as an inline part (never fetched).
+        let from_riverside = mail.contains("Riverside Clinic le envi");
+        assert_eq!(
+            mail.contains("Content-ID: <logo@portico>"),
+            from_riverside,
+            "{mail}"
+        );
+        assert!(!mail.contains("src=3D\"http"), "{mail}");
     }
 }
 

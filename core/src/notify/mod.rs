@@ -42,7 +42,7 @@ pub use outbox::{
     ENQUEUE_FOR_THREAD_SQL, ENQUEUE_SQL,
 };
 pub use render::{
-    message_id, AlertPayload, CodePayload, Email, NewItemPayload, Payload, StaffReplyPayload,
+    message_id, AlertPayload, CodePayload, Email, Logo, NewItemPayload, Payload, StaffReplyPayload,
 };
 pub use smtp::SmtpTransport;
 

@@ -6,7 +6,7 @@ use std::{future::Future, path::PathBuf, time::Duration};
 use lettre::message::{Mailbox, Message};
 
 use super::{
-    AlertPayload, CodePayload, Email, MailKind, NewItemPayload, Payload, StaffReplyPayload,
+    AlertPayload, CodePayload, Email, Logo, MailKind, NewItemPayload, Payload, StaffReplyPayload,
 };
 use crate::{
     store::{new_id, now_ms, on_pool, Store},
@@ -402,6 +402,23 @@ impl<T: Transport> Courier<'_, T> {
                     problem: format!("no sender for outbox kind {kind:?} yet"),
                 })
             }
+        };
+        // A patient's email from an organization carries its logo, if it has one.
+        let email = match (MailKind::from_name(kind), organization_id, &organization) {
+            (Some(MailKind::SecurityAlert | MailKind::StaffReply), _, _) => email,
+            (_, Some(org), Some(name)) => {
+                match crate::admin::branding::logo(self.store, org).await? {
+                    Some((bytes, content_type)) => email.with_logo(
+                        name,
+                        Logo {
+                            bytes,
+                            content_type,
+                        },
+                    ),
+                    None => email,
+                }
+            }
+            _ => email,
         };
         let message = email.to_message(&self.delivery.from, &to, id)?;
         self.transport.send(&message, id).await

@@ -1,7 +1,7 @@
 //! The text of each email. Fixed wording; the only things that vary are a code,
 //! a link and the sending organization's name, never a subject or a condition.
 
-use lettre::message::{Mailbox, Message, MultiPart};
+use lettre::message::{header::ContentType, Attachment, Mailbox, Message, MultiPart, SinglePart};
 use serde::{de::DeserializeOwned, Deserialize, Serialize};
 
 use crate::{language::Language, vault::NormalizedEmail, Error, Result};
@@ -77,7 +77,21 @@ pub struct Email {
     pub subject: String,
     pub text: String,
     pub html: String,
+    /// The sending organization's logo, carried inside the email (never
+    /// fetched from a server, which would tell when and where it was opened).
+    pub logo: Option<Logo>,
 }
+
+/// An organization's logo as an email carries it: the image and its type
+/// (`image/png` or `image/jpeg`, as checked when it was set).
+#[derive(Clone, PartialEq, Eq)]
+pub struct Logo {
+    pub bytes: Vec<u8>,
+    pub content_type: String,
+}
+
+/// How the HTML refers to the logo inside the email.
+const LOGO_CID: &str = "logo@portico";
 
 impl std::fmt::Debug for Email {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -135,7 +149,24 @@ impl Email {
             subject,
             text,
             html,
+            logo: None,
         }
+    }
+
+    /// The email with `organization`'s logo at the top of its HTML, inside
+    /// the email itself.
+    pub fn with_logo(mut self, organization: &str, logo: Logo) -> Self {
+        let image = format!(
+            "<p><img src=\"cid:{LOGO_CID}\" alt=\"{}\" height=\"48\"></p>\n",
+            escape_html(organization)
+        );
+        if let Some(at) = self.html.find("<body") {
+            if let Some(end) = self.html[at..].find('>') {
+                self.html.insert_str(at + end + 2, &image);
+            }
+        }
+        self.logo = Some(logo);
+        self
     }
 
     /// The notice of a new message: who wrote and the link, nothing else: no
@@ -295,11 +326,28 @@ impl Email {
             .to(to)
             .subject(self.subject.clone())
             .message_id(Some(message_id(id, from)))
-            .multipart(MultiPart::alternative_plain_html(
-                self.text.clone(),
-                self.html.clone(),
-            ))
+            .multipart(self.body())
             .map_err(|_| invalid("mail_from"))
+    }
+
+    /// Text and HTML alternatives; with a logo, the HTML and the image are
+    /// sent together (multipart/related), the image named by its Content-ID.
+    fn body(&self) -> MultiPart {
+        let Some(logo) = &self.logo else {
+            return MultiPart::alternative_plain_html(self.text.clone(), self.html.clone());
+        };
+        let image = ContentType::parse(&logo.content_type).unwrap_or_else(|_| {
+            ContentType::parse("application/octet-stream").expect("a valid type")
+        });
+        MultiPart::alternative()
+            .singlepart(SinglePart::plain(self.text.clone()))
+            .multipart(
+                MultiPart::related()
+                    .singlepart(SinglePart::html(self.html.clone()))
+                    .singlepart(
+                        Attachment::new_inline(LOGO_CID.to_owned()).body(logo.bytes.clone(), image),
+                    ),
+            )
     }
 }
 
@@ -441,5 +489,32 @@ mod tests {
         assert!(statements
             .html
             .contains("<p>You have new statements from Plan.</p>"));
+    }
+
+    #[test]
+    fn a_logo_travels_inside_the_email_never_fetched() {
+        let logo = Logo {
+            bytes: b"\x89PNG\r\n\x1a\nimage".to_vec(),
+            content_type: "image/png".into(),
+        };
+        let email = Email::new_item(
+            Language::English,
+            Some("Riverside"),
+            "https://p.example/open/t",
+        )
+        .with_logo("Riverside <Heart>", logo);
+        assert!(email.html.contains("<body style=\"font-family: sans-serif; line-height: 1.5\">\n<p><img src=\"cid:logo@portico\" alt=\"Riverside &lt;Heart&gt;\" height=\"48\"></p>"), "{}", email.html);
+        assert!(
+            !email.html.contains("http://") && !email.html.contains("src=\"https"),
+            "no remote image"
+        );
+        let from: Mailbox = "Portico <no-reply@portal.example>".parse().unwrap();
+        let to = NormalizedEmail::parse("ana@example.org").unwrap();
+        let mail =
+            String::from_utf8(email.to_message(&from, &to, "row-2").unwrap().formatted()).unwrap();
+        assert!(mail.contains("multipart/related"), "{mail}");
+        assert!(mail.contains("Content-ID: <logo@portico>"), "{mail}");
+        assert!(mail.contains("Content-Disposition: inline"), "{mail}");
+        assert!(mail.contains("Content-Type: image/png"), "{mail}");
     }
 }
