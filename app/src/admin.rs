@@ -117,6 +117,8 @@ pub struct AlertsPage {
     pub max_patients_per_hour: String,
     pub business_hours_start: String,
     pub business_hours_end: String,
+    /// Empty: UTC.
+    pub time_zone: String,
     pub alerts: Vec<AlertLine>,
 }
 
@@ -139,11 +141,13 @@ pub async fn set_alert_rules(
     max_patients_per_hour: String,
     business_hours_start: String,
     business_hours_end: String,
+    time_zone: String,
 ) -> Result<(), ServerFnError> {
     admin_ssr::set_alert_rules(
         &max_patients_per_hour,
         &business_hours_start,
         &business_hours_end,
+        &time_zone,
     )
     .await
 }

@@ -7,7 +7,8 @@
 //!   `max_patients_per_hour` different patients within the last hour. One alert
 //!   per account per clock hour.
 //! - **After-hours download**: a staff account downloaded a file or a
-//!   statement outside business hours (UTC, start to end, end excluded). One
+//!   statement outside business hours (in the organization's time zone, UTC
+//!   unless set; start to end, end excluded). One
 //!   alert per download.
 //!
 //! [`check`] runs every minute in each server process; instances may run it at
@@ -15,6 +16,8 @@
 //! occasion, and its email and audit event commit with that row, or not at all.
 
 use std::collections::{HashMap, HashSet};
+
+use jiff::tz::TimeZone;
 
 use crate::{
     admin::require_admin,
@@ -39,11 +42,14 @@ const DOWNLOADS: [Action; 3] = [
 ];
 
 /// An organization's rules; `None` turns a rule off.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct AlertRules {
     pub max_patients_per_hour: Option<u32>,
-    /// Business hours in UTC: from the first hour (0–23) to the second (1–24), excluded.
+    /// Business hours: from the first hour (0–23) to the second (1–24), excluded.
     pub business_hours: Option<(u8, u8)>,
+    /// The time zone of the business hours, as an IANA name such as
+    /// `America/New_York`; `None` is UTC.
+    pub time_zone: Option<String>,
 }
 
 impl AlertRules {
@@ -59,7 +65,20 @@ impl AlertRules {
                 ));
             }
         }
-        Ok(())
+        self.zone().map(drop)
+    }
+
+    /// The time zone of the business hours; refused if its name is unknown.
+    fn zone(&self) -> Result<TimeZone> {
+        match self.time_zone.as_deref() {
+            None => Ok(TimeZone::UTC),
+            Some(name) => TimeZone::get(name).map_err(|_| {
+                invalid(
+                    "time_zone",
+                    "must be a time zone name such as America/New_York, or empty for UTC",
+                )
+            }),
+        }
     }
 }
 
@@ -72,26 +91,28 @@ fn invalid(field: &'static str, problem: &str) -> Error {
 
 /// The rules of an organization (all off when never set).
 pub async fn rules(store: &Store, organization_id: &str) -> Result<AlertRules> {
-    let row: Option<(Option<i64>, Option<i64>, Option<i64>)> = on_pool!(store, |pool| {
+    let row: Option<RuleColumns> = on_pool!(store, |pool| {
         sqlx::query_as(
-            "SELECT max_patients_per_hour, business_hours_start, business_hours_end \
+            "SELECT max_patients_per_hour, business_hours_start, business_hours_end, time_zone \
              FROM alert_rules WHERE organization_id = $1",
         )
         .bind(organization_id)
         .fetch_optional(pool)
         .await
     })?;
-    Ok(row.map_or_else(AlertRules::default, |(max, start, end)| {
-        rules_of(max, start, end)
-    }))
+    Ok(row.map_or_else(AlertRules::default, rules_of))
 }
 
-fn rules_of(max: Option<i64>, start: Option<i64>, end: Option<i64>) -> AlertRules {
+/// max_patients_per_hour, business_hours_start, business_hours_end, time_zone.
+type RuleColumns = (Option<i64>, Option<i64>, Option<i64>, Option<String>);
+
+fn rules_of((max, start, end, time_zone): RuleColumns) -> AlertRules {
     AlertRules {
         max_patients_per_hour: max.and_then(|m| u32::try_from(m).ok()),
         business_hours: start
             .zip(end)
             .and_then(|(s, e)| Some((u8::try_from(s).ok()?, u8::try_from(e).ok()?))),
+        time_zone,
     }
 }
 
@@ -110,15 +131,17 @@ pub async fn set_rules(
     });
     on_pool!(store, |pool| sqlx::query(
         "INSERT INTO alert_rules (organization_id, max_patients_per_hour, business_hours_start, \
-         business_hours_end) VALUES ($1, $2, $3, $4) ON CONFLICT (organization_id) DO UPDATE \
+         business_hours_end, time_zone) VALUES ($1, $2, $3, $4, $5) \
+         ON CONFLICT (organization_id) DO UPDATE \
          SET max_patients_per_hour = excluded.max_patients_per_hour, \
          business_hours_start = excluded.business_hours_start, \
-         business_hours_end = excluded.business_hours_end"
+         business_hours_end = excluded.business_hours_end, time_zone = excluded.time_zone"
     )
     .bind(&admin.organization_id)
     .bind(rules.max_patients_per_hour.map(i64::from))
     .bind(start)
     .bind(end)
+    .bind(rules.time_zone.as_deref())
     .execute(pool)
     .await
     .map(drop))?;
@@ -171,18 +194,24 @@ pub async fn list(store: &Store, admin: &StaffMember) -> Result<Vec<Alert>> {
 /// Checks every organization's rules against the hour before `now`; returns
 /// how many alerts were raised.
 pub async fn check(store: &Store, vault: &Vault, now: i64) -> Result<u32> {
-    type RuleRow = (String, Option<i64>, Option<i64>, Option<i64>);
+    type RuleRow = (
+        String,
+        Option<i64>,
+        Option<i64>,
+        Option<i64>,
+        Option<String>,
+    );
     let orgs: Vec<RuleRow> = on_pool!(store, |pool| {
         sqlx::query_as(
-        "SELECT organization_id, max_patients_per_hour, business_hours_start, business_hours_end \
-         FROM alert_rules"
-    )
-    .fetch_all(pool)
-    .await
+            "SELECT organization_id, max_patients_per_hour, business_hours_start, \
+             business_hours_end, time_zone FROM alert_rules",
+        )
+        .fetch_all(pool)
+        .await
     })?;
     let mut raised = 0;
-    for (org, max, start, end) in orgs {
-        let rules = rules_of(max, start, end);
+    for (org, max, start, end, time_zone) in orgs {
+        let rules = rules_of((max, start, end, time_zone));
         if rules == AlertRules::default() {
             continue;
         }
@@ -203,8 +232,11 @@ pub async fn check(store: &Store, vault: &Vault, now: i64) -> Result<u32> {
         if let Some(max) = rules.max_patients_per_hour {
             found.extend(many_patients(store, &events, max, now).await?);
         }
-        if let Some((start, end)) = rules.business_hours {
-            found.extend(after_hours(&events, start, end));
+        if let Some(hours) = rules.business_hours {
+            // A name the database no longer knows (set with another build) is UTC.
+            let zone = rules.zone().unwrap_or(TimeZone::UTC);
+            let zone_name = rules.time_zone.as_deref().unwrap_or("UTC");
+            found.extend(after_hours(&events, hours, (&zone, zone_name)));
         }
         for found in found {
             raised += u32::from(raise(store, vault, &org, found, now).await?);
@@ -271,24 +303,34 @@ async fn many_patients(
         .collect())
 }
 
-fn after_hours(events: &[(i64, i64, String, String, String)], start: u8, end: u8) -> Vec<Found> {
+/// The downloads outside business hours `start` to `end` in `zone` (and its name).
+fn after_hours(
+    events: &[(i64, i64, String, String, String)],
+    (start, end): (u8, u8),
+    (zone, zone_name): (&TimeZone, &str),
+) -> Vec<Found> {
+    let local = |at: i64| {
+        jiff::Timestamp::from_millisecond(at)
+            .ok()
+            .map(|t| t.to_zoned(zone.clone()))
+    };
     events
         .iter()
         .filter(|(_, _, _, action, _)| {
             Action::from_name(action).is_some_and(|a| DOWNLOADS.contains(&a))
         })
-        .filter(|(_, at, ..)| {
-            let hour = at.div_euclid(HOUR_MS).rem_euclid(24);
-            hour < i64::from(start) || hour >= i64::from(end)
-        })
-        .map(|(seq, at, staff, _, _)| Found {
-            rule: "after_hours_download",
-            staff_id: staff.clone(),
-            occasion: *seq,
-            detail: format!(
-                "a download at {}, outside business hours {start:02}:00 to {end:02}:00 UTC",
-                utc_time(*at)
-            ),
+        .filter_map(|(seq, at, staff, _, _)| {
+            let when = local(*at)?;
+            let hour = when.hour();
+            (hour < i8::try_from(start).ok()? || hour >= i8::try_from(end).ok()?).then(|| Found {
+                rule: "after_hours_download",
+                staff_id: staff.clone(),
+                occasion: *seq,
+                detail: format!(
+                    "a download at {} {zone_name}, outside business hours {start:02}:00 to {end:02}:00",
+                    when.strftime("%Y-%m-%d %H:%M")
+                ),
+            })
         })
         .collect()
 }

@@ -44,27 +44,43 @@ async fn one_account_opening_many_patients_raises_one_alert_to_the_admins(portal
     let rules = AlertRules {
         max_patients_per_hour: Some(2),
         business_hours: None,
+        time_zone: None,
     };
-    let refused = alerts::set_rules(store, log, &env.clinician, rules, &client()).await;
+    let refused = alerts::set_rules(store, log, &env.clinician, rules.clone(), &client()).await;
     assert!(matches!(refused, Err(Error::Denied)));
     for bad in [
         AlertRules {
             max_patients_per_hour: Some(0),
             business_hours: None,
+            time_zone: None,
         },
         AlertRules {
             max_patients_per_hour: None,
             business_hours: Some((17, 9)),
+            time_zone: None,
         },
         AlertRules {
             max_patients_per_hour: None,
             business_hours: Some((9, 25)),
+            time_zone: None,
         },
     ] {
-        let refused = alerts::set_rules(store, log, &admin, bad, &client()).await;
+        let refused = alerts::set_rules(store, log, &admin, bad.clone(), &client()).await;
         assert!(matches!(refused, Err(Error::Invalid { .. })), "{bad:?}");
     }
-    alerts::set_rules(store, log, &admin, rules, &client())
+    let unknown_zone = AlertRules {
+        time_zone: Some("Mars/Olympus_Mons".into()),
+        ..rules.clone()
+    };
+    let refused = alerts::set_rules(store, log, &admin, unknown_zone, &client()).await;
+    assert!(matches!(
+        refused,
+        Err(Error::Invalid {
+            field: "time_zone",
+            ..
+        })
+    ));
+    alerts::set_rules(store, log, &admin, rules.clone(), &client())
         .await
         .unwrap();
     assert_eq!(alerts::rules(store, &env.clinic).await.unwrap(), rules);
@@ -143,6 +159,7 @@ async fn a_download_outside_business_hours_raises_an_alert(portal: TestPortal) {
     let rules = AlertRules {
         max_patients_per_hour: None,
         business_hours: Some((8, 18)),
+        time_zone: None,
     };
     alerts::set_rules(store, log, &admin, rules, &client())
         .await
@@ -183,6 +200,39 @@ async fn a_download_outside_business_hours_raises_an_alert(portal: TestPortal) {
     assert_eq!(listed[0].rule, "after_hours_download");
     assert_eq!(
         listed[0].detail,
-        "a download at 2025-11-30 03:30 UTC, outside business hours 08:00 to 18:00 UTC"
+        "a download at 2025-11-30 03:30 UTC, outside business hours 08:00 to 18:00"
+    );
+
+    // In the clinic's own time zone: New York is five hours behind UTC then.
+    let new_york = AlertRules {
+        max_patients_per_hour: None,
+        business_hours: Some((8, 18)),
+        time_zone: Some("America/New_York".into()),
+    };
+    alerts::set_rules(store, log, &admin, new_york.clone(), &client())
+        .await
+        .unwrap();
+    assert_eq!(alerts::rules(store, &env.clinic).await.unwrap(), new_york);
+    // 15:30 UTC is 10:30 in New York: within hours. 23:30 UTC is 18:30: not.
+    download_at(MIDNIGHT + 930 * MINUTE).await.unwrap();
+    assert_eq!(
+        alerts::check(store, vault, MIDNIGHT + 940 * MINUTE)
+            .await
+            .unwrap(),
+        0
+    );
+    download_at(MIDNIGHT + 1410 * MINUTE).await.unwrap();
+    assert_eq!(
+        alerts::check(store, vault, MIDNIGHT + 1420 * MINUTE)
+            .await
+            .unwrap(),
+        1
+    );
+    let listed = alerts::list(store, &admin).await.unwrap();
+    assert!(
+        listed.iter().any(|a| a.detail
+            == "a download at 2025-11-30 18:30 America/New_York, outside business hours 08:00 to 18:00"),
+        "{:?}",
+        listed.iter().map(|a| &a.detail).collect::<Vec<_>>()
     );
 }

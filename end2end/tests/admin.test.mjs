@@ -117,11 +117,16 @@ test('an admin invites, changes a role and disables an account, whose session en
   await page.getByRole('button', { name: 'Save rules' }).click();
   await page.getByRole('alert').filter({ hasText: /^business_hours: / }).waitFor();
   await page.getByLabel(/Business hours end/).fill('17');
+  await page.getByLabel(/Time zone of business hours/).fill('Mars/Olympus_Mons');
+  await page.getByRole('button', { name: 'Save rules' }).click();
+  await page.getByRole('alert').filter({ hasText: /^time_zone: / }).waitFor();
+  await page.getByLabel(/Time zone of business hours/).fill('America/Chicago');
   await page.getByRole('button', { name: 'Save rules' }).click();
   await page.getByRole('status').filter({ hasText: 'Rules saved.' }).waitFor();
   await page.reload();
   assert.equal(await page.getByLabel(/more than this many patients/).inputValue(), '5');
   assert.equal(await page.getByLabel(/Business hours end/).inputValue(), '17');
+  assert.equal(await page.getByLabel(/Time zone of business hours/).inputValue(), 'America/Chicago');
   await page.getByText('No alerts.').waitFor();
   await assertAccessible(page, 'the alerts page');
 

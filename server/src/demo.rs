@@ -83,6 +83,7 @@ pub async fn add(settings: &Settings, s: &Services, patient: &str) -> Result<Str
     let rules = alerts::AlertRules {
         max_patients_per_hour: Some(20),
         business_hours: Some((7, 19)),
+        time_zone: Some("America/New_York".into()),
     };
     alerts::set_rules(&s.store, &s.audit, admin, rules, &Client::default()).await?;
     let mut draft = m.draft_thread(clinician, &cardiology.id, &email).await?;

@@ -230,6 +230,7 @@ pub async fn alerts_page() -> Result<AlertsPage, ServerFnError> {
         max_patients_per_hour: text(rules.max_patients_per_hour),
         business_hours_start: text(start.map(u32::from)),
         business_hours_end: text(end.map(u32::from)),
+        time_zone: rules.time_zone.unwrap_or_default(),
         alerts: raised
             .into_iter()
             .map(|a| AlertLine {
@@ -258,7 +259,12 @@ fn number<T: std::str::FromStr>(field: &'static str, typed: &str) -> Result<Opti
         .transpose()
 }
 
-pub async fn set_alert_rules(max: &str, start: &str, end: &str) -> Result<(), ServerFnError> {
+pub async fn set_alert_rules(
+    max: &str,
+    start: &str,
+    end: &str,
+    time_zone: &str,
+) -> Result<(), ServerFnError> {
     let p = portal()?;
     let admin = staff_member(&p).await?;
     let parsed = (|| {
@@ -278,6 +284,7 @@ pub async fn set_alert_rules(max: &str, start: &str, end: &str) -> Result<(), Se
         Ok(AlertRules {
             max_patients_per_hour: max,
             business_hours,
+            time_zone: some(time_zone).map(str::to_owned),
         })
     })()
     .map_err(admin_failed)?;

@@ -39,7 +39,7 @@ pub fn AdminAlertsPage() -> impl IntoView {
 fn Rules(page: AlertsPage, save: ServerAction<SetAlertRules>) -> impl IntoView {
     view! {
         <h2>"Rules"</h2>
-        <p>"Leave a field empty to turn its rule off. Hours are UTC."</p>
+        <p>"Leave a field empty to turn its rule off. Hours are in the time zone below (UTC when it is empty)."</p>
         <ActionForm action=save attr:class="stack">
             <label for="max-patients">"Alert when one staff account opens items of more than this many patients within an hour"</label>
             <input id="max-patients" name="max_patients_per_hour" inputmode="numeric" value=page.max_patients_per_hour/>
@@ -47,6 +47,8 @@ fn Rules(page: AlertsPage, save: ServerAction<SetAlertRules>) -> impl IntoView {
             <input id="hours-start" name="business_hours_start" inputmode="numeric" value=page.business_hours_start/>
             <label for="hours-end">"Business hours end (hour, 1 to 24): downloads outside these hours raise an alert"</label>
             <input id="hours-end" name="business_hours_end" inputmode="numeric" value=page.business_hours_end/>
+            <label for="time-zone">"Time zone of business hours (for example America/New_York)"</label>
+            <input id="time-zone" name="time_zone" autocomplete="off" spellcheck="false" value=page.time_zone/>
             <button type="submit">"Save rules"</button>
         </ActionForm>
     }
