@@ -78,4 +78,18 @@ catalogue! {
     // Refusals from the server.
     sign_in_again { en: "please sign in again", es: "vuelva a iniciar sesión, por favor" }
     staff_only { en: "for staff only", es: "solo para el personal" }
+    // A reply refused by the server (server/src/http/messages.rs), as a
+    // Spanish reader is told; English readers get the server's own words.
+    reply_refused_body {
+        en: "body: write a reply that is not empty and not too long",
+        es: "Su respuesta: escriba un texto que no esté vacío ni sea demasiado largo."
+    }
+    reply_refused_files {
+        en: "attachments: only PDF, PNG, JPEG and plain text, within the size allowed",
+        es: "Archivos adjuntos: solo PDF, PNG, JPEG o texto, dentro del tamaño permitido."
+    }
+    reply_refused {
+        en: "The reply was not sent. Check it and try again.",
+        es: "La respuesta no se envió. Revísela e inténtelo de nuevo."
+    }
 }

@@ -20,6 +20,7 @@ use portico_app::{
 };
 use portico_core::{
     auth::Client,
+    language::Language,
     messages::{attachments, Draft, Messaging, Reader},
     vault::NormalizedEmail,
     Error,
@@ -63,6 +64,27 @@ impl Refusal {
             field: None,
             json,
         }
+    }
+
+    /// The same refusal (status, field) in Spanish, for a patient who reads
+    /// the portal in Spanish.
+    fn in_spanish(mut self) -> Self {
+        let (t, s) = (
+            &portico_app::i18n::messages::SPANISH,
+            &portico_app::i18n::sign_in::SPANISH,
+        );
+        self.error = match (self.field, self.status) {
+            (Some("body"), _) => t.reply_refused_body,
+            (Some("attachments"), _) | (_, StatusCode::PAYLOAD_TOO_LARGE) => t.reply_refused_files,
+            (_, StatusCode::UNAUTHORIZED) => s.sign_in_again,
+            (_, StatusCode::FORBIDDEN) => s.no_access,
+            (_, StatusCode::NOT_FOUND) => s.not_found,
+            (_, StatusCode::SERVICE_UNAVAILABLE) => s.portal_busy,
+            (_, StatusCode::INTERNAL_SERVER_ERROR) => s.went_wrong_on_our_side,
+            _ => t.reply_refused,
+        }
+        .to_owned();
+        self
     }
 
     /// What the person is told of a domain error: never a database or crypto detail.
@@ -348,19 +370,31 @@ pub async fn reply(
 ) -> Result<Response, Refusal> {
     let c = Caller::of(&state, address, &headers);
     let json = c.json;
-    let who = c.reader(&session).await?;
-    let m = messaging(&c.portal);
-    let start = |_: Form| async {
-        m.draft_reply(&who, &thread_id, &c.client)
+    let who = c.reader(&session).await;
+    // Staff read Portico in English; a patient in the language they chose.
+    let spanish = c.client.language == Language::Spanish && !matches!(who, Ok(Reader::Staff(_)));
+    let sent = async {
+        let who = who?;
+        let m = messaging(&c.portal);
+        let start = |_: Form| async {
+            m.draft_reply(&who, &thread_id, &c.client)
+                .await
+                .map_err(|e| Refusal::of(e, json))
+        };
+        let (form, draft) = read_form(&m, multipart, json, start).await?;
+        let (thread_id, message_id) = m
+            .send(draft, None, form.get("body"), None, &c.client)
             .await
-            .map_err(|e| Refusal::of(e, json))
+            .map_err(|e| Refusal::of(e, json))?;
+        Ok(answer(thread_id, message_id, json))
     };
-    let (form, draft) = read_form(&m, multipart, json, start).await?;
-    let (thread_id, message_id) = m
-        .send(draft, None, form.get("body"), None, &c.client)
-        .await
-        .map_err(|e| Refusal::of(e, json))?;
-    Ok(answer(thread_id, message_id, json))
+    sent.await.map_err(|refusal: Refusal| {
+        if spanish {
+            refusal.in_spanish()
+        } else {
+            refusal
+        }
+    })
 }
 
 /// `GET /attachments/{id}`: the file, opened as it streams out, always as a
