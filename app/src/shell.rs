@@ -8,7 +8,10 @@ use leptos_router::{
     path, SsrMode,
 };
 
-use crate::i18n::{common::texts, is_staff_path, lang, provide_lang};
+use crate::{
+    i18n::{common::texts, is_staff_path, lang, provide_lang},
+    pages::brand::{HeaderBrand, HeaderOrganization},
+};
 
 use crate::pages::{
     access_history::AccessHistoryPage,
@@ -65,11 +68,7 @@ pub fn App() -> impl IntoView {
         <Title formatter=|page: String| crate::i18n::fill(texts().title_suffix, &[("page", &page)])/>
         <a class="skip-link" href="#content">{t.skip_to_content}</a>
         <Router>
-            <header class="site-header">
-                <a class="brand" href="/">{t.brand}</a>
-                <span class="tagline">{t.tagline}</span>
-                <LanguageSwitch/>
-            </header>
+            <SiteHeader/>
             <main id="content" tabindex="-1" data-hydrated=move || hydrated.get().to_string()>
                 <Routes fallback=NotFound>
                     // Patient pages are rendered whole before the response starts
@@ -100,6 +99,39 @@ pub fn App() -> impl IntoView {
                 <p>{t.footer}</p>
             </footer>
         </Router>
+    }
+}
+
+/// The portal's name, and on an organization's pages its name and logo
+/// (see [`HeaderBrand`]), and the language switch.
+#[component]
+fn SiteHeader() -> impl IntoView {
+    let t = texts();
+    let location = use_location();
+    let brand = HeaderBrand::of_page();
+    let first_path = location.pathname.get_untracked();
+    let (org, org_name, org_logo) = match &brand {
+        Some(b) => (
+            Some(b.organization_id.clone()),
+            Some(b.name.clone()),
+            Some(b.logo.to_string()),
+        ),
+        None => (None, None, None),
+    };
+    view! {
+        <header class="site-header" data-org=org data-org-name=org_name data-org-logo=org_logo>
+            <a class="brand" href="/">{t.brand}</a>
+            <span class="tagline">{t.tagline}</span>
+            {brand.map(|brand| {
+                let brand = brand.clone();
+                view! {
+                    <Show when=move || HeaderBrand::applies_at(&first_path, &location.pathname.get())>
+                        <HeaderOrganization brand=brand.clone()/>
+                    </Show>
+                }
+            })}
+            <LanguageSwitch/>
+        </header>
     }
 }
 

@@ -199,7 +199,24 @@ async fn a_link_shows_its_landing_page_and_spends_nothing(env: Env) {
                 .unwrap()
         }
     };
-    assert_eq!(open(other).await, LinkState::Unknown);
+    assert_eq!(open(other.clone()).await, LinkState::Unknown);
+    assert_eq!(
+        links::organization_of(&env.store, &other).await.unwrap(),
+        None
+    );
+    // The header's lookup knows the link's organization, and nothing else's.
+    assert_eq!(
+        links::organization_of(&env.store, token.as_str())
+            .await
+            .unwrap(),
+        Some(org.id.clone())
+    );
+    assert_eq!(
+        links::organization_of(&env.store, "../../etc/passwd")
+            .await
+            .unwrap(),
+        None
+    );
     assert_eq!(
         open(token.as_str()[..20].to_owned()).await,
         LinkState::Malformed

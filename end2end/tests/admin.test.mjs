@@ -174,13 +174,25 @@ test('an admin invites, changes a role and disables an account, whose session en
   await page.getByRole('status').filter({ hasText: 'Branding saved.' }).waitFor();
   const css = await (await fetch(`${BASE_URL}/brand/${org}/colours.css`)).text();
   assert.equal(css.trim(), ':root { --accent: #7a1f5c; }');
-  // The patient's landing page from the clinic's email shows its logo and name.
+  // The staff's pages and the patient's landing page from the clinic's email
+  // show its logo and name in the portal header.
+  await page.goto(`${BASE_URL}/staff`);
+  await page.getByRole('banner').getByRole('img', { name: `${orgName} logo` }).waitFor();
+  await page.getByRole('banner').getByText(orgName, { exact: true }).waitFor();
   const landingLink = demo.split('\n').find((l) => l.includes('/open/')).trim();
   const visitor = await browser.newContext();
   const landing = await visitor.newPage();
   await landing.goto(landingLink);
   await landing.getByRole('heading', { name: `${orgName} sent you a secure message` }).waitFor();
-  const logo = landing.getByRole('img', { name: `${orgName} logo` });
+  await landing.locator('main[data-hydrated="true"]').waitFor();
+  const logo = landing.getByRole('banner').getByRole('img', { name: `${orgName} logo` });
+  await logo.waitFor();
+  await landing.getByRole('banner').getByText(orgName, { exact: true }).waitFor();
+  // A page of no one organization carries none.
+  await landing.goto(`${BASE_URL}/sign-in`);
+  await landing.getByRole('heading', { name: 'Sign in', exact: true }).waitFor();
+  assert.equal(await landing.getByRole('banner').getByRole('img').count(), 0);
+  await landing.goto(landingLink);
   await logo.waitFor();
   assert.ok(await logo.evaluate((img) => img.complete && img.naturalWidth === 1), 'the logo loads');
   await assertAccessible(landing, 'a branded landing page');

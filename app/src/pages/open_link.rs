@@ -27,7 +27,7 @@ pub fn OpenLinkPage() -> impl IntoView {
             <Suspense fallback=move || view! { <p>{t.loading}</p> }>
                 {move || landing.get().map(|answer| match answer {
                     Ok(LinkAnswer::Valid { organization_name, has_passkey, statements, brand }) => view! {
-                        <OrgBrand brand name=organization_name.clone()/>
+                        <OrgBrand brand/>
                         <ValidLink organization_name has_passkey statements token=token()/>
                     }.into_any(),
                     Ok(LinkAnswer::Expired) => view! {

@@ -127,7 +127,7 @@ pub fn StaffHomePage() -> impl IntoView {
                     view! {
                         <SignedInArea idle_secs=home.idle_timeout_secs staff=true>
                             <section class="inbox">
-                                <OrgBrand brand=home.brand.clone() name=home.organization_name.clone()/>
+                                <OrgBrand brand=home.brand.clone()/>
                                 <h1>{format!("{} · {}", home.organization_name, home.role)}</h1>
                                 <Show when=move || { failures > 0 }>
                                     <p class="notice" role="alert">

@@ -115,6 +115,21 @@ pub async fn create(
 
 /// Looks up the link a token names, and records that it was opened (a valid or
 /// expired link, as its identity; anything else, as an anonymous visitor).
+/// The organization a notification link is from, for its page's header, or
+/// `None` for a malformed or unknown token. Records nothing: the landing page
+/// the header sits on records the view.
+pub async fn organization_of(store: &Store, token: &str) -> Result<Option<String>> {
+    let Some(raw) = parse(token) else {
+        return Ok(None);
+    };
+    Ok(on_pool!(store, |pool| sqlx::query_scalar(
+        "SELECT organization_id FROM open_links WHERE token_hash = $1"
+    )
+    .bind(token_hash(&raw).as_slice())
+    .fetch_optional(pool)
+    .await)?)
+}
+
 pub async fn open(
     store: &Store,
     audit: &AuditLog,

@@ -8,13 +8,20 @@
 use std::net::SocketAddr;
 
 use axum::{
-    extract::{ConnectInfo, Multipart, Path, State},
-    http::{header, HeaderMap, HeaderValue, StatusCode},
+    extract::{ConnectInfo, Multipart, Path, Request, State},
+    http::{header, HeaderMap, HeaderValue, Method, StatusCode},
+    middleware::Next,
     response::{IntoResponse, Redirect, Response},
     Json,
 };
+use portico_app::{
+    auth::session::{Person, PERSON_KEY},
+    i18n::is_staff_path,
+    pages::brand::HeaderBrand,
+};
 use portico_core::{
     admin::branding::{self, BrandingChange, LOGO_MAX_BYTES},
+    auth::{links, staff},
     messages::Reader,
     Error,
 };
@@ -68,6 +75,50 @@ pub async fn colours(State(state): State<AppState>, Path(org): Path<String>) -> 
             StatusCode::INTERNAL_SERVER_ERROR.into_response()
         }
     }
+}
+
+/// Finds whose page a GET is (a notification link's landing page, or a staff
+/// member's page) and puts that organization's name and logo in the request,
+/// for the portal header the page renders with. Other requests pass untouched.
+pub async fn header_brand(
+    State(state): State<AppState>,
+    mut request: Request,
+    next: Next,
+) -> Response {
+    if request.method() == Method::GET {
+        let path = request.uri().path().to_owned();
+        let session = request.extensions().get::<Session>().cloned();
+        if let Some(brand) = page_brand(&state, &path, session).await {
+            request.extensions_mut().insert(brand);
+        }
+    }
+    next.run(request).await
+}
+
+async fn page_brand(state: &AppState, path: &str, session: Option<Session>) -> Option<HeaderBrand> {
+    let organization_id = if let Some(token) = path.strip_prefix("/open/") {
+        links::organization_of(&state.store, token).await.ok()??
+    } else if is_staff_path(path) {
+        let session = session?;
+        let person: Person = session.get(PERSON_KEY).await.ok()??;
+        if person.kind != "staff" {
+            return None;
+        }
+        staff::profile(&state.store, &person.id)
+            .await
+            .ok()?
+            .organization_id
+    } else {
+        return None;
+    };
+    let b = branding::branding(&state.store, &organization_id)
+        .await
+        .ok()?;
+    Some(HeaderBrand {
+        organization_id,
+        name: b.display_name,
+        logo: b.has_logo,
+    })
 }
 
 pub async fn save(

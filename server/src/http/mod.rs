@@ -133,6 +133,11 @@ pub fn router(state: AppState) -> Router {
     let own_origin =
         same_origin::OwnOrigin(state.settings.public_url.origin().ascii_serialization());
     let router = router
+        // Inside the session layer: a staff page's organization is its member's.
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            branding::header_brand,
+        ))
         .layer(sessions::layer(state.store.clone(), &state.settings))
         .layer(axum::middleware::from_fn_with_state(
             Arc::new(own_origin),
