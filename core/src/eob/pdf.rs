@@ -9,6 +9,7 @@
 use pdf_writer::{Content, Finish, Name, Pdf, Rect, Ref, Str, TextStr};
 
 use super::statement::{Amounts, Column, Statement};
+use crate::language::Language;
 
 const PAGE_W: f32 = 612.0;
 const PAGE_H: f32 = 792.0;
@@ -17,11 +18,6 @@ const TOP: f32 = PAGE_H - MARGIN;
 /// Room is kept below this for the footer.
 const BOTTOM: f32 = 60.0;
 const WIDTH: f32 = PAGE_W - 2.0 * MARGIN;
-const TITLE: &str = "Explanation of Benefits";
-const UPDATED: &str = "Updated statement: it replaces the one sent before for this claim.";
-const ESTIMATED: &str = "* Estimated: not stated by the plan; the sum of deductible, copay, \
-    coinsurance and not covered.";
-const FOOTER: &[u8] = b"Explanation of Benefits - THIS IS NOT A BILL";
 const REGULAR: Name = Name(b"F1");
 const BOLD: Name = Name(b"F2");
 
@@ -30,16 +26,120 @@ const DATE_W: f32 = 60.0;
 const AMOUNT_W: f32 = (WIDTH - DATE_W) / 8.0;
 const TABLE_SIZE: f32 = 8.0;
 const ROW: f32 = 11.0;
-const COLUMNS: [(Column, &str); 8] = [
-    (Column::Billed, "Billed"),
-    (Column::Allowed, "Allowed"),
-    (Column::PlanPaid, "Plan paid"),
-    (Column::Deductible, "Deductible"),
-    (Column::Copay, "Copay"),
-    (Column::Coinsurance, "Coinsurance"),
-    (Column::NotCovered, "Not covered"),
-    (Column::YouMayOwe, "You may owe"),
+const COLUMNS: [Column; 8] = [
+    Column::Billed,
+    Column::Allowed,
+    Column::PlanPaid,
+    Column::Deductible,
+    Column::Copay,
+    Column::Coinsurance,
+    Column::NotCovered,
+    Column::YouMayOwe,
 ];
+
+/// The words of the PDF, in the reader's language. `{placeholders}` are filled
+/// in; column names are short enough for their column.
+struct Words {
+    title: &'static str,
+    not_a_bill_banner: &'static str,
+    intro: &'static str,
+    updated: &'static str,
+    estimated: &'static str,
+    footer: &'static str,
+    page_of: &'static str,
+    date_range: &'static str,
+    fields: [&'static str; 7],
+    currency: &'static str,
+    currency_note: &'static str,
+    services: &'static str,
+    service: &'static str,
+    service_date: &'static str,
+    columns: [&'static str; 8],
+    totals: &'static str,
+    stated_totals: &'static str,
+    denials: &'static str,
+    decision: &'static str,
+}
+
+const ENGLISH: Words = Words {
+    title: "Explanation of Benefits",
+    not_a_bill_banner: "THIS IS NOT A BILL",
+    intro: "This is not a bill. It shows how your plan processed this claim.",
+    updated: "Updated statement: it replaces the one sent before for this claim.",
+    estimated: "* Estimated: not stated by the plan; the sum of deductible, copay, \
+        coinsurance and not covered.",
+    footer: "Explanation of Benefits - THIS IS NOT A BILL",
+    page_of: "Page {n} of {total}",
+    date_range: "{start} to {end}",
+    fields: [
+        "Plan",
+        "Member ID",
+        "Coverage",
+        "Claim number",
+        "Provider",
+        "Statement date",
+        "Service dates",
+    ],
+    currency: "Currency",
+    currency_note: "{c} (amounts below are in {c})",
+    services: "Services",
+    service: "Service",
+    service_date: "Service date",
+    columns: [
+        "Billed",
+        "Allowed",
+        "Plan paid",
+        "Deductible",
+        "Copay",
+        "Coinsurance",
+        "Not covered",
+        "You may owe",
+    ],
+    totals: "Totals",
+    stated_totals: "Totals stated by your plan",
+    denials: "Why some charges were not paid",
+    decision: "Plan's decision",
+};
+
+const SPANISH: Words = Words {
+    title: "Explicación de beneficios",
+    not_a_bill_banner: "ESTO NO ES UNA FACTURA",
+    intro: "Esto no es una factura. Muestra cómo su plan procesó este reclamo.",
+    updated: "Explicación actualizada: reemplaza a la que se envió antes para este reclamo.",
+    estimated: "* Estimado: el plan no lo indica; es la suma de deducible, copago, \
+        coseguro y no cubierto.",
+    footer: "Explicación de beneficios - ESTO NO ES UNA FACTURA",
+    page_of: "Página {n} de {total}",
+    date_range: "{start} a {end}",
+    fields: [
+        "Plan",
+        "N.º de miembro",
+        "Cobertura",
+        "N.º de reclamo",
+        "Proveedor",
+        "Fecha de emisión",
+        "Fechas de servicio",
+    ],
+    currency: "Moneda",
+    currency_note: "{c} (los montos están en {c})",
+    services: "Servicios",
+    service: "Servicio",
+    service_date: "Fecha",
+    columns: [
+        "Facturado",
+        "Permitido",
+        "Pagó el plan",
+        "Deducible",
+        "Copago",
+        "Coseguro",
+        "No cubierto",
+        "Podría deber",
+    ],
+    totals: "Totales",
+    stated_totals: "Totales indicados por su plan",
+    denials: "Por qué no se pagaron algunos cargos",
+    decision: "Decisión del plan",
+};
 
 /// Advance widths (1/1000 em) of ASCII 32..=126, from Adobe's AFM files.
 #[rustfmt::skip]
@@ -165,6 +265,7 @@ struct Layout {
     page: Content,
     y: f32,
     in_table: bool,
+    words: &'static Words,
 }
 
 /// One run of text with its baseline starting at (x, y).
@@ -235,8 +336,9 @@ impl Layout {
 
     fn table_header(&mut self) {
         self.y -= ROW;
-        self.text(MARGIN, self.y, b"Service date", true, TABLE_SIZE);
-        for (i, (_, label)) in COLUMNS.iter().enumerate() {
+        let date = win_ansi(self.words.service_date);
+        self.text(MARGIN, self.y, &date, true, TABLE_SIZE);
+        for (i, label) in self.words.columns.iter().enumerate() {
             self.right(MARGIN + DATE_W + i as f32 * AMOUNT_W, AMOUNT_W, label, true);
         }
         self.rule(self.y - 3.0);
@@ -247,7 +349,7 @@ impl Layout {
         self.y -= ROW;
         let first = truncate(win_ansi(first), bold, TABLE_SIZE, DATE_W - 3.0);
         self.text(MARGIN, self.y, &first, bold, TABLE_SIZE);
-        for (i, (col, _)) in COLUMNS.iter().enumerate() {
+        for (i, col) in COLUMNS.iter().enumerate() {
             let mut s = money(a.get(*col));
             if estimate && *col == Column::YouMayOwe {
                 s.push('*');
@@ -257,18 +359,25 @@ impl Layout {
     }
 }
 
-/// The statement as a PDF file; `updated` marks it as replacing an earlier one.
-pub fn statement_pdf(statement: &Statement, updated: bool) -> Vec<u8> {
+/// The statement as a PDF file in `language`; `updated` marks it as replacing
+/// an earlier one. What the plan wrote (services, reasons, its decision) is
+/// shown as written.
+pub fn statement_pdf(statement: &Statement, updated: bool, language: Language) -> Vec<u8> {
     let s = statement;
+    let w = match language {
+        Language::English => &ENGLISH,
+        Language::Spanish => &SPANISH,
+    };
     let mut l = Layout {
         done: Vec::new(),
         page: Content::new(),
         y: TOP,
         in_table: false,
+        words: w,
     };
 
     l.y -= 20.0;
-    l.text(MARGIN, l.y, TITLE.as_bytes(), true, 20.0);
+    l.text(MARGIN, l.y, &win_ansi(w.title), true, 20.0);
     // The banner: a shaded band so "not a bill" is the first thing read.
     l.y -= 34.0;
     l.page
@@ -276,39 +385,44 @@ pub fn statement_pdf(statement: &Statement, updated: bool) -> Vec<u8> {
         .rect(MARGIN, l.y - 8.0, WIDTH, 28.0)
         .fill_nonzero()
         .set_fill_gray(0.0);
-    l.text(MARGIN + 10.0, l.y, b"THIS IS NOT A BILL", true, 16.0);
-    l.y -= 10.0;
-    let intro = format!(
-        "{} It shows how your plan processed this claim.",
-        s.not_a_bill
+    l.text(
+        MARGIN + 10.0,
+        l.y,
+        &win_ansi(w.not_a_bill_banner),
+        true,
+        16.0,
     );
-    l.para(MARGIN, &intro, false, 10.0);
+    l.y -= 10.0;
+    l.para(MARGIN, w.intro, false, 10.0);
     if updated {
         l.y -= 4.0;
-        l.para(MARGIN, UPDATED, true, 11.0);
+        l.para(MARGIN, w.updated, true, 11.0);
     }
     l.y -= 8.0;
     let dates = match (&s.service_start, &s.service_end) {
-        (Some(a), Some(b)) if a != b => Some(format!("{a} to {b}")),
+        (Some(a), Some(b)) if a != b => {
+            Some(w.date_range.replace("{start}", a).replace("{end}", b))
+        }
         (Some(a), _) | (None, Some(a)) => Some(a.clone()),
         (None, None) => None,
     };
-    for (label, value) in [
-        ("Plan", s.plan.as_deref()),
-        ("Member ID", s.member_id.as_deref()),
-        ("Coverage", s.coverage.as_deref()),
-        ("Claim number", s.claim_number.as_deref()),
-        ("Provider", s.provider.as_deref()),
-        ("Statement date", Some(s.created.as_str())),
-        ("Service dates", dates.as_deref()),
-    ] {
+    let values = [
+        s.plan.as_deref(),
+        s.member_id.as_deref(),
+        s.coverage.as_deref(),
+        s.claim_number.as_deref(),
+        s.provider.as_deref(),
+        Some(s.created.as_str()),
+        dates.as_deref(),
+    ];
+    for (label, value) in w.fields.iter().zip(values) {
         l.field(label, value);
     }
     if let Some(c) = s.currency.as_deref().filter(|c| *c != "USD") {
-        l.field("Currency", Some(&format!("{c} (amounts below are in {c})")));
+        l.field(w.currency, Some(&w.currency_note.replace("{c}", c)));
     }
 
-    l.heading("Services");
+    l.heading(w.services);
     l.need(4.0 * ROW);
     l.in_table = true;
     l.table_header();
@@ -318,7 +432,7 @@ pub fn statement_pdf(statement: &Statement, updated: bool) -> Vec<u8> {
         let d = match (&line.description, &line.code) {
             (Some(d), Some(c)) => format!("{d} ({c})"),
             (Some(x), None) | (None, Some(x)) => x.clone(),
-            (None, None) => "Service".into(),
+            (None, None) => w.service.into(),
         };
         let d = match line.sequence {
             Some(n) => format!("{n}. {d}"),
@@ -334,27 +448,27 @@ pub fn statement_pdf(statement: &Statement, updated: bool) -> Vec<u8> {
     l.rule(l.y - 3.0);
     l.y -= 3.0;
     let estimate = s.lines.iter().any(|x| x.you_may_owe_is_estimate);
-    l.amounts("Totals", &s.totals, estimate, true);
+    l.amounts(w.totals, &s.totals, estimate, true);
     l.in_table = false;
     if estimate {
         l.y -= 4.0;
-        l.para(MARGIN, ESTIMATED, false, 8.0);
+        l.para(MARGIN, w.estimated, false, 8.0);
     }
 
     if !s.stated_totals.is_empty() {
-        l.heading("Totals stated by your plan");
+        l.heading(w.stated_totals);
         for t in &s.stated_totals {
             l.field(&t.category, Some(&money(t.cents)));
         }
     }
     if !s.denial_reasons.is_empty() {
-        l.heading("Why some charges were not paid");
+        l.heading(w.denials);
         for r in &s.denial_reasons {
             l.para(MARGIN + 10.0, &format!("• {r}"), false, 10.0);
         }
     }
     if let Some(d) = &s.disposition {
-        l.heading("Plan's decision");
+        l.heading(w.decision);
         l.para(MARGIN, d, false, 10.0);
     }
     let mut pages = l.done;
@@ -362,16 +476,20 @@ pub fn statement_pdf(statement: &Statement, updated: bool) -> Vec<u8> {
     // The footers, now that the page count is known.
     let total = pages.len();
     for (n, page) in pages.iter_mut().enumerate() {
-        let number = win_ansi(&format!("Page {} of {total}", n + 1));
+        let number = w
+            .page_of
+            .replace("{n}", &(n + 1).to_string())
+            .replace("{total}", &total.to_string());
+        let number = win_ansi(&number);
         let x = MARGIN + WIDTH - width(&number, false, 8.0);
-        text(page, MARGIN, 30.0, FOOTER, false, 8.0);
+        text(page, MARGIN, 30.0, &win_ansi(w.footer), false, 8.0);
         text(page, x, 30.0, &number, false, 8.0);
     }
-    assemble(pages)
+    assemble(pages, w.title)
 }
 
 /// The document around the laid-out pages.
-fn assemble(pages: Vec<Content>) -> Vec<u8> {
+fn assemble(pages: Vec<Content>, title: &str) -> Vec<u8> {
     let mut pdf = Pdf::new();
     let (catalog, tree, regular, bold) = (Ref::new(1), Ref::new(2), Ref::new(3), Ref::new(4));
     let mut next = Ref::new(5);
@@ -380,7 +498,7 @@ fn assemble(pages: Vec<Content>) -> Vec<u8> {
     pdf.pages(tree)
         .kids(ids.iter().map(|(p, _)| *p))
         .count(ids.len() as i32);
-    pdf.document_info(next.bump()).title(TextStr(TITLE));
+    pdf.document_info(next.bump()).title(TextStr(title));
     for (id, name) in [(regular, "Helvetica"), (bold, "Helvetica-Bold")] {
         pdf.type1_font(id)
             .base_font(Name(name.as_bytes()))
@@ -436,7 +554,7 @@ mod tests {
     fn fixture_statement_reads_as_not_a_bill_with_its_claim() {
         let s = statement();
         let claim = s.claim_number.clone().expect("EB3500 has an identifier");
-        let pdf = statement_pdf(&s, true);
+        let pdf = statement_pdf(&s, true, Language::English);
         assert!(pdf.starts_with(b"%PDF-"));
         assert!(
             pdf.windows(claim.len()).any(|w| w == claim.as_bytes()),
@@ -453,7 +571,9 @@ mod tests {
         ] {
             assert!(text[0].contains(want), "{want} in {}", text[0]);
         }
-        assert!(!texts(&statement_pdf(&s, false))[0].contains("Updated statement"));
+        assert!(
+            !texts(&statement_pdf(&s, false, Language::English))[0].contains("Updated statement")
+        );
     }
 
     #[test]
@@ -476,7 +596,7 @@ mod tests {
                 you_may_owe_is_estimate: i % 2 == 0,
             })
             .collect();
-        let text = texts(&statement_pdf(&s, false));
+        let text = texts(&statement_pdf(&s, false, Language::English));
         assert!(text.len() > 1);
         for (n, page) in text.iter().enumerate() {
             assert!(
@@ -494,7 +614,7 @@ mod tests {
         s.lines[0].description = Some("Ωmega 測試 café".into());
         s.plan = Some("\u{0}\t計".into());
         s.denial_reasons.push("x".repeat(500));
-        let text = texts(&statement_pdf(&s, false));
+        let text = texts(&statement_pdf(&s, false, Language::English));
         assert!(text[0].contains("?mega ?? café"), "{}", text[0]);
     }
 
@@ -523,5 +643,31 @@ mod tests {
         for line in lines.iter().chain(&long) {
             assert!(width(line, false, 10.0) <= 200.0);
         }
+    }
+
+    #[test]
+    fn a_spanish_reader_gets_the_statement_in_spanish_with_its_accents() {
+        let s = statement();
+        let pdf = statement_pdf(&s, true, Language::Spanish);
+        let text = texts(&pdf).concat();
+        for words in [
+            "ESTO NO ES UNA FACTURA",
+            "Esto no es una factura.",
+            "Explicaci\u{f3}n actualizada",
+            "Podr\u{ed}a deber",
+            "P\u{e1}gina 1 de 1",
+        ] {
+            assert!(text.contains(words), "{words:?} in {text}");
+        }
+        assert!(
+            !text.contains("NOT A BILL") && !text.contains("You may owe"),
+            "{text}"
+        );
+        // The accents are WinAnsi characters (read back through the font's
+        // encoding above), not question marks.
+        assert!(
+            !text.contains("P?gina") && !text.contains("Podr?a"),
+            "{text}"
+        );
     }
 }

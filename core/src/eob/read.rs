@@ -196,9 +196,11 @@ impl Statements<'_> {
     pub async fn pdf(&self, patient_id: &str, eob_id: &str, client: &Client) -> Result<Vec<u8>> {
         let ((id, _, _, version, _, _), plain) = self.open(patient_id, eob_id).await?;
         let statement = envelope::summary(&plain)?;
-        let pdf = tokio::task::spawn_blocking(move || statement_pdf(&statement, version > 1))
-            .await
-            .map_err(|_| Error::Busy("making the PDF stopped"))?;
+        let language = client.language;
+        let pdf =
+            tokio::task::spawn_blocking(move || statement_pdf(&statement, version > 1, language))
+                .await
+                .map_err(|_| Error::Busy("making the PDF stopped"))?;
         self.record(patient_id, Action::EobExportedPdf, &id, client)
             .await?;
         Ok(pdf)
