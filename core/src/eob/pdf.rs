@@ -21,21 +21,11 @@ const WIDTH: f32 = PAGE_W - 2.0 * MARGIN;
 const REGULAR: Name = Name(b"F1");
 const BOLD: Name = Name(b"F2");
 
-/// Table: a service date column, then one column per amount.
+/// Table: a service date column, then one column per amount (`Column::ALL`).
 const DATE_W: f32 = 60.0;
 const AMOUNT_W: f32 = (WIDTH - DATE_W) / 8.0;
 const TABLE_SIZE: f32 = 8.0;
 const ROW: f32 = 11.0;
-const COLUMNS: [Column; 8] = [
-    Column::Billed,
-    Column::Allowed,
-    Column::PlanPaid,
-    Column::Deductible,
-    Column::Copay,
-    Column::Coinsurance,
-    Column::NotCovered,
-    Column::YouMayOwe,
-];
 
 /// The words of the PDF, in the reader's language. `{placeholders}` are filled
 /// in; column names are short enough for their column.
@@ -349,7 +339,7 @@ impl Layout {
         self.y -= ROW;
         let first = truncate(win_ansi(first), bold, TABLE_SIZE, DATE_W - 3.0);
         self.text(MARGIN, self.y, &first, bold, TABLE_SIZE);
-        for (i, col) in COLUMNS.iter().enumerate() {
+        for (i, col) in Column::ALL.iter().enumerate() {
             let mut s = money(a.get(*col));
             if estimate && *col == Column::YouMayOwe {
                 s.push('*');
