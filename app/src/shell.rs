@@ -122,13 +122,10 @@ fn SiteHeader() -> impl IntoView {
         <header class="site-header" data-org=org data-org-name=org_name data-org-logo=org_logo>
             <a class="brand" href="/">{t.brand}</a>
             <span class="tagline">{t.tagline}</span>
-            {brand.map(|brand| {
-                let brand = brand.clone();
-                view! {
-                    <Show when=move || HeaderBrand::applies_at(&first_path, &location.pathname.get())>
-                        <HeaderOrganization brand=brand.clone()/>
-                    </Show>
-                }
+            {brand.map(|brand| view! {
+                <Show when=move || HeaderBrand::applies_at(&first_path, &location.pathname.get())>
+                    <HeaderOrganization brand=brand.clone()/>
+                </Show>
             })}
             <LanguageSwitch/>
         </header>

@@ -67,9 +67,7 @@ pub fn lang() -> Lang {
 
 /// Staff pages are in English only, and say so in `<html lang>`.
 pub fn is_staff_path(path: &str) -> bool {
-    ["/staff", "/enroll/"].iter().any(|prefix| {
-        path == *prefix || path.starts_with(&format!("{}/", prefix.trim_end_matches('/')))
-    })
+    path == "/staff" || path.starts_with("/staff/") || path.starts_with("/enroll/")
 }
 
 /// Decides the page's language once, at the top of the app: on the server from

@@ -367,8 +367,11 @@ impl<T: Transport> Courier<'_, T> {
             .vault
             .open(sealed, &KeyOwner::Identity(identity_id.to_owned()))
             .await?;
-        let language = crate::language::of_identity(self.store, identity_id).await?;
-        let email = match MailKind::from_name(kind) {
+        // Notices are in the patient's kept language; a code email carries the
+        // asker's, and staff emails are English.
+        let kept_language = || crate::language::of_identity(self.store, identity_id);
+        let mail_kind = MailKind::from_name(kind);
+        let email = match mail_kind {
             Some(MailKind::SignInCode) => {
                 Email::sign_in_code(&CodePayload::from_bytes(&plain)?, organization.as_deref())
             }
@@ -376,13 +379,21 @@ impl<T: Transport> Courier<'_, T> {
                 let payload = NewItemPayload::from_bytes(&plain)?;
                 let mut link = self.public_url.clone();
                 link.set_path(&format!("/open/{}", payload.token));
-                Email::new_item(language, organization.as_deref(), link.as_str())
+                Email::new_item(
+                    kept_language().await?,
+                    organization.as_deref(),
+                    link.as_str(),
+                )
             }
             Some(MailKind::NewStatements) => {
                 let payload = NewItemPayload::from_bytes(&plain)?;
                 let mut link = self.public_url.clone();
                 link.set_path(&format!("/open/{}", payload.token));
-                Email::new_statements(language, organization.as_deref(), link.as_str())
+                Email::new_statements(
+                    kept_language().await?,
+                    organization.as_deref(),
+                    link.as_str(),
+                )
             }
             Some(MailKind::StaffReply) => {
                 let payload = StaffReplyPayload::from_bytes(&plain)?;
@@ -404,7 +415,7 @@ impl<T: Transport> Courier<'_, T> {
             }
         };
         // A patient's email from an organization carries its logo, if it has one.
-        let email = match (MailKind::from_name(kind), organization_id, &organization) {
+        let email = match (mail_kind, organization_id, &organization) {
             (Some(MailKind::SecurityAlert | MailKind::StaffReply), _, _) => email,
             (_, Some(org), Some(name)) => {
                 match crate::admin::branding::logo(self.store, org).await? {

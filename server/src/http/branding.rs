@@ -85,8 +85,10 @@ pub async fn header_brand(
     mut request: Request,
     next: Next,
 ) -> Response {
-    if request.method() == Method::GET {
-        let path = request.uri().path().to_owned();
+    // Only those pages pay for the lookups; every other request passes as it came.
+    let path = request.uri().path();
+    if request.method() == Method::GET && (path.starts_with("/open/") || is_staff_path(path)) {
+        let path = path.to_owned();
         let session = request.extensions().get::<Session>().cloned();
         if let Some(brand) = page_brand(&state, &path, session).await {
             request.extensions_mut().insert(brand);
