@@ -172,3 +172,17 @@ pub async fn exec(store: &Store, sql: &str, binds: &[&str]) -> u64 {
     })
     .expect("the statement runs")
 }
+
+/// The single number a `SELECT COUNT(*) ...` with text parameters returns, on
+/// either backend. (A `SELECT` through [`exec`] would report the rows the
+/// connection last changed, not the rows found.)
+pub async fn count(store: &Store, sql: &str, binds: &[&str]) -> i64 {
+    crate::store::on_pool!(store, |pool| {
+        let mut query = sqlx::query_scalar(sql);
+        for bind in binds {
+            query = query.bind(*bind);
+        }
+        query.fetch_one(pool).await
+    })
+    .expect("the count runs")
+}

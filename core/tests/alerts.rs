@@ -9,7 +9,7 @@ use portico_core::{
     messages::Reader,
     on_both_backends,
     store::now_ms,
-    testing::{exec, TestPortal},
+    testing::{count, TestPortal},
     vault::NormalizedEmail,
     Error,
 };
@@ -130,9 +130,9 @@ async fn one_account_opening_many_patients_raises_one_alert_to_the_admins(portal
     ));
 
     // The admin, and only the admin, is emailed; the log names the account and rule.
-    let queued = exec(
+    let queued = count(
         store,
-        "SELECT 1 FROM outbox WHERE kind = 'security_alert'",
+        "SELECT COUNT(*) FROM outbox WHERE kind = 'security_alert'",
         &[],
     )
     .await;

@@ -9,7 +9,7 @@ use portico_core::{
     messages::{self, MailboxKind, MessageContent, Messaging, Reader},
     on_both_backends,
     store::{OrganizationKind, Store},
-    testing::TestPortal,
+    testing::{self, TestPortal},
     vault::NormalizedEmail,
     Error,
 };
@@ -285,9 +285,5 @@ async fn a_key_sends_from_its_own_mailbox_only_and_the_patient_is_notified(porta
 
 async fn notices_for(store: &Store, thread: &str) -> i64 {
     let sql = "SELECT COUNT(*) FROM outbox WHERE thread_id = $1 AND kind = 'new_item'";
-    match store {
-        Store::Sqlite(pool) => sqlx::query_scalar(sql).bind(thread).fetch_one(pool).await,
-        Store::Postgres(pool) => sqlx::query_scalar(sql).bind(thread).fetch_one(pool).await,
-    }
-    .unwrap()
+    testing::count(store, sql, &[thread]).await
 }

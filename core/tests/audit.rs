@@ -10,7 +10,7 @@ use portico_core::{
         Problem, Seq,
     },
     store::Store,
-    testing::{migrated_store, sqlite_url, ThrowawayPostgres},
+    testing::{self, migrated_store, sqlite_url, ThrowawayPostgres},
     Error,
 };
 use sqlx::{Connection, PgConnection};
@@ -52,11 +52,7 @@ async fn exec(store: &Store, sql: &str) -> Result<(), sqlx::Error> {
 }
 
 async fn count(store: &Store) -> i64 {
-    let sql = "SELECT COUNT(*) FROM audit_events";
-    match store {
-        Store::Sqlite(pool) => sqlx::query_scalar(sql).fetch_one(pool).await.unwrap(),
-        Store::Postgres(pool) => sqlx::query_scalar(sql).fetch_one(pool).await.unwrap(),
-    }
+    testing::count(store, "SELECT COUNT(*) FROM audit_events", &[]).await
 }
 
 /// seq → actor id of every stored row.

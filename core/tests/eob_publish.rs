@@ -12,7 +12,7 @@ use portico_core::{
     eob::{members, plans, Document, DocumentResult, HealthPlan, Publisher, Statement, Statements},
     on_both_backends,
     store::OrganizationKind,
-    testing::TestPortal,
+    testing::{self, TestPortal},
     Error,
 };
 use serde_json::{json, Value};
@@ -96,11 +96,7 @@ impl Plan {
     }
 
     async fn count(&self, sql: &str) -> i64 {
-        match &self.portal.store {
-            portico_core::store::Store::Sqlite(p) => sqlx::query_scalar(sql).fetch_one(p).await,
-            portico_core::store::Store::Postgres(p) => sqlx::query_scalar(sql).fetch_one(p).await,
-        }
-        .unwrap()
+        testing::count(&self.portal.store, sql, &[]).await
     }
 }
 

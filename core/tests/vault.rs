@@ -13,7 +13,7 @@ use std::{
 
 use portico_core::{
     store::{OrganizationKind, Store},
-    testing::{exec, migrated_store, sqlite_url, ThrowawayPostgres},
+    testing::{self, exec, migrated_store, sqlite_url, ThrowawayPostgres},
     vault::{
         measure, KeyOwner, KeyState, NormalizedEmail, RootKeyring, RotateOptions, Vault,
         ROOT_KEY_FILE,
@@ -120,10 +120,7 @@ fn mailbox(id: &str) -> KeyOwner {
 }
 
 async fn count(store: &Store, sql: &str) -> i64 {
-    match store {
-        Store::Sqlite(pool) => sqlx::query_scalar(sql).fetch_one(pool).await.unwrap(),
-        Store::Postgres(pool) => sqlx::query_scalar(sql).fetch_one(pool).await.unwrap(),
-    }
+    testing::count(store, sql, &[]).await
 }
 
 fn is_crypto(result: &Result<impl std::fmt::Debug, Error>) -> bool {
