@@ -137,7 +137,7 @@ async fn a_pdf_goes_with_the_message_and_comes_back_whole(portal: TestPortal) {
     let first_view = viewed
         .iter()
         .filter(|e| {
-            e.event.action == Action::MessageViewed && e.event.actor.kind == ActorKind::Patient
+            e.event.action == Action::ThreadViewed && e.event.actor.kind == ActorKind::Patient
         })
         .map(|e| e.event.occurred_at)
         .min();

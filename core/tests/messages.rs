@@ -26,6 +26,7 @@ on_both_backends!(
     a_thread_is_marked_read_up_to_the_newest_message_shown,
     a_thread_opens_whether_or_not_its_first_message_carries_the_subject,
     staff_views_of_a_thread_are_found_by_its_patients_id,
+    a_view_is_one_event_naming_every_message_shown,
 );
 
 async fn only_the_patient_and_allowed_staff_read_a_thread(portal: TestPortal) {
@@ -119,13 +120,15 @@ async fn only_the_patient_and_allowed_staff_read_a_thread(portal: TestPortal) {
         Err(Error::NotFound)
     ));
 
-    // Read receipts: the patient's first view of the first message is in the log.
+    // Read receipts: the patient's first view names the first message in the log.
     let receipts = audit::events_about(&env.portal.store, &first, Page::newest(10))
         .await
         .unwrap();
-    assert!(receipts.iter().any(
-        |e| e.event.action == Action::MessageViewed && e.event.actor == Actor::patient(&ana_id)
-    ));
+    assert!(receipts
+        .iter()
+        .any(|e| e.event.action == Action::ThreadViewed
+            && e.event.actor == Actor::patient(&ana_id)
+            && e.event.subject_ids.contains(&thread)));
 
     // Bad input names its field and stores nothing.
     let empty = m
@@ -550,7 +553,6 @@ async fn staff_views_of_a_thread_are_found_by_its_patients_id(portal: TestPortal
     let clinician = Actor::staff(&env.clinician.staff_id);
     for expected in [
         (clinician.clone(), Action::ThreadViewed, Outcome::Success),
-        (clinician.clone(), Action::MessageViewed, Outcome::Success),
         (
             Actor::staff(&env.clerk.staff_id),
             Action::ThreadViewed,
@@ -566,4 +568,59 @@ async fn staff_views_of_a_thread_are_found_by_its_patients_id(portal: TestPortal
             .all(|(actor, ..)| actor.kind != audit::ActorKind::Staff),
         "{ben:?}"
     );
+}
+
+/// A thread's view is recorded as one `thread_viewed` event naming the thread
+/// and each message shown. An event names at most `SUBJECTS_MAX` ids, so a
+/// thread longer than that has its further messages named by `message_viewed`
+/// events: every message shown is named by exactly one event of the view.
+async fn a_view_is_one_event_naming_every_message_shown(portal: TestPortal) {
+    let env = env_for(portal).await;
+    let m = env.messaging();
+    let (thread, first) = cardiology_writes_to_ana(&env, "Results", "Your results.").await;
+    let ana_id = env.patient("ana@example.org").await;
+    let patient = Reader::Patient(ana_id.clone());
+    let view_events = || async {
+        let mut events = audit::events_by(
+            &env.portal.store,
+            &Actor::patient(&ana_id),
+            Page::newest(50),
+        )
+        .await
+        .unwrap();
+        events.retain(|e| matches!(e.event.action, Action::ThreadViewed | Action::MessageViewed));
+        events
+    };
+
+    m.thread(&patient, &thread, &client()).await.unwrap();
+    let events = view_events().await;
+    assert_eq!(events.len(), 1, "{events:?}");
+    assert_eq!(events[0].event.action, Action::ThreadViewed);
+    assert_eq!(events[0].event.subject_ids, [thread.clone(), first]);
+
+    // Twenty more messages: 21 shown, more than one event can name.
+    let staff = Reader::Staff(env.clinician.clone());
+    for i in 0..20 {
+        m.reply(&staff, &thread, &format!("Note {i}"), &client())
+            .await
+            .unwrap();
+    }
+    let view = m.thread(&patient, &thread, &client()).await.unwrap();
+    assert_eq!(view.messages.len(), 21);
+    // Newest first: all but the last are this view's.
+    let events = view_events().await;
+    let this_view = &events[..events.len() - 1];
+    assert_eq!(this_view.len(), 2, "{this_view:?}");
+    let mut named: Vec<&String> = Vec::new();
+    for e in this_view {
+        assert_eq!(e.event.subject_ids[0], thread);
+        assert!(e.event.subject_ids.len() <= audit::SUBJECTS_MAX);
+        named.extend(&e.event.subject_ids[1..]);
+    }
+    let actions: Vec<_> = this_view.iter().map(|e| e.event.action).collect();
+    assert!(actions.contains(&Action::ThreadViewed) && actions.contains(&Action::MessageViewed));
+    let mut shown: Vec<&String> = view.messages.iter().map(|m| &m.id).collect();
+    named.sort();
+    shown.sort();
+    assert_eq!(named, shown, "each message shown named once");
 }

@@ -40,11 +40,12 @@ macro_rules! actions {
 
 actions! {
     // Patients and staff reading.
-    /// A message (subject and body) was shown.
+    /// A message (subject and body) was shown. Written until 2026-12; since then
+    /// a thread's view names the messages it showed.
     MessageViewed => "message_viewed",
     /// A list of messages was shown.
     InboxViewed => "inbox_viewed",
-    /// A thread of messages was shown.
+    /// A thread of messages was shown; its subjects name each message shown.
     ThreadViewed => "thread_viewed",
     /// An attachment was downloaded.
     AttachmentDownloaded => "attachment_downloaded",

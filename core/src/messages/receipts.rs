@@ -1,6 +1,7 @@
 //! Read receipts: when the patient first opened a message, read from the audit
-//! log (the `message_viewed` events written before each view was served), so a
-//! receipt cannot claim a view that was not recorded.
+//! log (the `thread_viewed` events naming the message, written before each view
+//! was served; `message_viewed` before 2026-12), so a receipt cannot claim a
+//! view that was not recorded.
 
 use crate::{
     audit::{events_about, Action, ActorKind, Outcome, Page, PAGE_MAX},
@@ -20,7 +21,7 @@ pub(super) async fn first_read_by_patient(
         let events = events_about(store, message_id, page).await?;
         for recorded in &events {
             let e = &recorded.event;
-            if e.action == Action::MessageViewed
+            if matches!(e.action, Action::ThreadViewed | Action::MessageViewed)
                 && e.outcome == Outcome::Success
                 && e.actor.kind == ActorKind::Patient
                 && e.actor.id == patient_id
