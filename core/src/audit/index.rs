@@ -4,9 +4,9 @@
 //! Appending an event must be fast, and an index on people's ids is made of
 //! scattered keys: each id touched costs a page write at commit. Writing the
 //! index in every small group-commit transaction cut the append rate by four
-//! fifths, so the writer fills it after the fact instead, in steps of a
-//! thousand events taken between its batches ([`index_pending`]), each in its
-//! own transaction. `audit_ids` is derived data: the ids are also in
+//! fifths, so the writer fills it after the fact instead, in small steps
+//! ([`INDEX_STEP`](super::writer::INDEX_STEP) events) taken between its
+//! batches ([`index_pending`]), each in its own transaction. `audit_ids` is derived data: the ids are also in
 //! `audit_events`, which the hash chain covers, and readers
 //! ([`read`](super::read)) look at the not-yet-indexed tail of `audit_events`
 //! directly, so no answer lags behind the log.
