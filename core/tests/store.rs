@@ -158,3 +158,72 @@ async fn sqlite_write_ahead_log_stays_small_under_many_commits() {
     );
     store.close().await;
 }
+
+/// A write that finds another connection holding the write lock (under load,
+/// the audit writer's) waits for it rather than failing, and still gives up,
+/// with an error, once the lock has been held past the acquire timeout (5 s).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_writes_wait_out_a_held_lock_then_give_up() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = migrated_store(&sqlite_url(dir.path())).await;
+    let Store::Sqlite(pool) = &store else {
+        unreachable!()
+    };
+    sqlx::query("CREATE TABLE marks (n INTEGER NOT NULL)")
+        .execute(pool)
+        .await
+        .unwrap();
+    let write = |n: i64| {
+        let pool = pool.clone();
+        tokio::spawn(async move {
+            sqlx::query("INSERT INTO marks (n) VALUES ($1)")
+                .bind(n)
+                .execute(&pool)
+                .await
+        })
+    };
+
+    // Held briefly: the other write waits, then lands after it.
+    let mut holder = pool.acquire().await.unwrap();
+    sqlx::query("BEGIN IMMEDIATE")
+        .execute(&mut *holder)
+        .await
+        .unwrap();
+    sqlx::query("INSERT INTO marks (n) VALUES (1)")
+        .execute(&mut *holder)
+        .await
+        .unwrap();
+    let waiting = write(2);
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert!(!waiting.is_finished(), "the write waits while the lock is held");
+    sqlx::query("COMMIT").execute(&mut *holder).await.unwrap();
+    waiting
+        .await
+        .unwrap()
+        .expect("the waiting write succeeds once the lock is free");
+    let marks: Vec<i64> = sqlx::query_scalar("SELECT n FROM marks ORDER BY rowid")
+        .fetch_all(pool)
+        .await
+        .unwrap();
+    assert_eq!(marks, [1, 2], "both writes, in the order they got the lock");
+
+    // Held past the timeout: the write fails instead of hanging.
+    sqlx::query("BEGIN IMMEDIATE")
+        .execute(&mut *holder)
+        .await
+        .unwrap();
+    let started = std::time::Instant::now();
+    let refused = tokio::time::timeout(std::time::Duration::from_secs(60), write(3))
+        .await
+        .expect("the write gives up rather than waiting forever")
+        .unwrap();
+    assert!(refused.is_err(), "a lock held too long fails the write");
+    assert!(
+        started.elapsed() >= std::time::Duration::from_secs(4),
+        "it waited about the acquire timeout first: {:?}",
+        started.elapsed()
+    );
+    sqlx::query("ROLLBACK").execute(&mut *holder).await.unwrap();
+    drop(holder);
+    store.close().await;
+}
