@@ -195,7 +195,10 @@ async fn sqlite_writes_wait_out_a_held_lock_then_give_up() {
         .unwrap();
     let waiting = write(2);
     tokio::time::sleep(std::time::Duration::from_millis(300)).await;
-    assert!(!waiting.is_finished(), "the write waits while the lock is held");
+    assert!(
+        !waiting.is_finished(),
+        "the write waits while the lock is held"
+    );
     sqlx::query("COMMIT").execute(&mut *holder).await.unwrap();
     waiting
         .await

@@ -6,8 +6,9 @@
 //! index in every small group-commit transaction cut the append rate by four
 //! fifths, so the writer fills it after the fact instead, in small steps
 //! ([`INDEX_STEP`](super::writer::INDEX_STEP) events) taken between its
-//! batches ([`index_pending`]), each in its own transaction. `audit_ids` is derived data: the ids are also in
-//! `audit_events`, which the hash chain covers, and readers
+//! batches ([`index_pending`]), each in its own transaction. `audit_ids` is
+//! derived data: the ids are also in `audit_events`, which the hash chain
+//! covers, and readers
 //! ([`read`](super::read)) look at the not-yet-indexed tail of `audit_events`
 //! directly, so no answer lags behind the log.
 //!

@@ -5,7 +5,7 @@ use std::{
     fs::File,
     path::PathBuf,
     str::FromStr,
-    time::Duration,
+    time::{Duration, Instant},
 };
 
 use rusqlite::ffi::{sqlite3_busy_handler, SQLITE_OK};
@@ -119,15 +119,28 @@ impl Store {
     }
 }
 
-/// How long one wait for a SQLite lock lasts, and how many make up
-/// [`ACQUIRE_TIMEOUT`].
+/// How long one wait for a SQLite lock lasts.
 const BUSY_STEP: Duration = Duration::from_micros(200);
-const BUSY_STEPS: c_int = (ACQUIRE_TIMEOUT.as_micros() / BUSY_STEP.as_micros()) as c_int;
+
+thread_local! {
+    /// When the current wait for a lock began, on this connection's thread.
+    static WAITING_SINCE: std::cell::Cell<Option<Instant>> = const { std::cell::Cell::new(None) };
+}
 
 /// SQLite's busy handler: wait [`BUSY_STEP`] and try again, until
-/// [`ACQUIRE_TIMEOUT`] has passed. Runs on the connection's own worker thread.
-extern "C" fn wait_one_step(_: *mut c_void, waited: c_int) -> c_int {
-    if waited >= BUSY_STEPS {
+/// [`ACQUIRE_TIMEOUT`] has passed since the first try. Runs on the
+/// connection's own worker thread (sqlx gives each SQLite connection one), so
+/// the thread-local start time belongs to this wait alone.
+extern "C" fn wait_one_step(_: *mut c_void, tries: c_int) -> c_int {
+    let now = Instant::now();
+    let since = match WAITING_SINCE.get() {
+        Some(since) if tries > 0 => since,
+        _ => {
+            WAITING_SINCE.set(Some(now));
+            now
+        }
+    };
+    if now.duration_since(since) >= ACQUIRE_TIMEOUT {
         return 0;
     }
     std::thread::sleep(BUSY_STEP);
@@ -139,7 +152,7 @@ extern "C" fn wait_one_step(_: *mut c_void, waited: c_int) -> c_int {
 /// time, and the audit writer holds the lock most of the time under load: a
 /// write of another kind (a thread marked read, a session extended) woke up
 /// mostly to find it held again, and the first views of 640 threads took up to
-/// 1.5 s. In short steps it takes the lock in the gap between two batches.
+/// 1.6 s. In short steps it takes the lock in the gap between two batches.
 async fn wait_in_short_steps(conn: &mut SqliteConnection) -> sqlx::Result<()> {
     let mut handle = conn.lock_handle().await?;
     // SAFETY: the handle is a live connection, locked for this call (no other
