@@ -8,9 +8,8 @@
 //! ([`INDEX_STEP`](super::writer::INDEX_STEP) events) taken between its
 //! batches ([`index_pending`]), each in its own transaction. `audit_ids` is
 //! derived data: the ids are also in `audit_events`, which the hash chain
-//! covers, and readers
-//! ([`read`](super::read)) look at the not-yet-indexed tail of `audit_events`
-//! directly, so no answer lags behind the log.
+//! covers, and readers ([`read`](super::read)) look at the not-yet-indexed
+//! tail of `audit_events` directly, so no answer lags behind the log.
 //!
 //! Several writers (instances on one PostgreSQL) may index at once: the
 //! `audit_index_state` row is locked for the whole transaction, so each event is

@@ -64,6 +64,8 @@ impl Store {
                 .journal_mode(SqliteJournalMode::Wal)
                 .synchronous(SqliteSynchronous::Full)
                 .foreign_keys(true)
+                // While the connection opens; once open, `wait_in_short_steps`
+                // replaces it with a handler of the same limit.
                 .busy_timeout(ACQUIRE_TIMEOUT);
             let pool_options = SqlitePoolOptions::new()
                 .after_connect(|conn, _| Box::pin(wait_in_short_steps(conn)))
@@ -128,9 +130,9 @@ thread_local! {
 }
 
 /// SQLite's busy handler: wait [`BUSY_STEP`] and try again, until
-/// [`ACQUIRE_TIMEOUT`] has passed since the first try. Runs on the
-/// connection's own worker thread (sqlx gives each SQLite connection one), so
-/// the thread-local start time belongs to this wait alone.
+/// [`ACQUIRE_TIMEOUT`] has passed since the first try (`tries == 0`). It runs
+/// on the thread making the SQLite call, which waits for one lock at a time,
+/// so the thread-local start time belongs to the current wait alone.
 extern "C" fn wait_one_step(_: *mut c_void, tries: c_int) -> c_int {
     let now = Instant::now();
     let since = match WAITING_SINCE.get() {
@@ -156,8 +158,9 @@ extern "C" fn wait_one_step(_: *mut c_void, tries: c_int) -> c_int {
 async fn wait_in_short_steps(conn: &mut SqliteConnection) -> sqlx::Result<()> {
     let mut handle = conn.lock_handle().await?;
     // SAFETY: the handle is a live connection, locked for this call (no other
-    // thread uses it meanwhile); the handler is a plain function that keeps no
-    // state and takes no argument, so the null pointer is never read.
+    // thread uses it meanwhile); the handler is a plain function that ignores
+    // its argument (its only state is thread-local), so the null pointer is
+    // never read.
     let code = unsafe {
         sqlite3_busy_handler(
             handle.as_raw_handle().as_ptr(),
