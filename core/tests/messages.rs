@@ -27,6 +27,7 @@ on_both_backends!(
     a_thread_opens_whether_or_not_its_first_message_carries_the_subject,
     staff_views_of_a_thread_are_found_by_its_patients_id,
     a_view_is_one_event_naming_every_message_shown,
+    a_view_and_its_read_mark_are_committed_together,
 );
 
 async fn only_the_patient_and_allowed_staff_read_a_thread(portal: TestPortal) {
@@ -623,4 +624,79 @@ async fn a_view_is_one_event_naming_every_message_shown(portal: TestPortal) {
     named.sort();
     shown.sort();
     assert_eq!(named, shown, "each message shown named once");
+}
+
+/// The read mark a first view leaves is written in the view's audit
+/// transaction: when the mark cannot be written (a trigger stands in for a full
+/// disk), the view fails and leaves no event either, while views that may share
+/// its batch go through, each with its event and its mark.
+async fn a_view_and_its_read_mark_are_committed_together(portal: TestPortal) {
+    let env = env_for(portal).await;
+    let m = env.messaging();
+    let store = &env.portal.store;
+    let (refused, _) = cardiology_writes_to_ana(&env, "Refused", "One.").await;
+    let others = [
+        cardiology_writes_to_ana(&env, "Second", "Two.").await.0,
+        cardiology_writes_to_ana(&env, "Third", "Three.").await.0,
+    ];
+    let ana_id = env.patient("ana@example.org").await;
+    let patient = Reader::Patient(ana_id.clone());
+    let as_patient = format!("patient:{ana_id}");
+    let (refuse, allow) = match store {
+        Store::Sqlite(_) => (
+            vec![format!(
+                "CREATE TRIGGER refuse_mark BEFORE INSERT ON thread_reads \
+                 WHEN NEW.thread_id = '{refused}' BEGIN SELECT RAISE(ABORT, 'disk full'); END"
+            )],
+            "DROP TRIGGER refuse_mark",
+        ),
+        Store::Postgres(_) => (
+            vec![
+                format!(
+                    "CREATE FUNCTION refuse_mark() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN \
+                     IF NEW.thread_id = '{refused}' THEN RAISE EXCEPTION 'disk full'; END IF; \
+                     RETURN NEW; END $$"
+                ),
+                "CREATE TRIGGER refuse_mark BEFORE INSERT ON thread_reads \
+                 FOR EACH ROW EXECUTE FUNCTION refuse_mark()"
+                    .to_owned(),
+            ],
+            "DROP TRIGGER refuse_mark ON thread_reads",
+        ),
+    };
+    for statement in &refuse {
+        exec(store, statement, &[]).await;
+    }
+    let views_of = |thread: String| async move {
+        audit::events_about(store, &thread, Page::newest(10))
+            .await
+            .unwrap()
+            .into_iter()
+            .filter(|e| e.event.action == Action::ThreadViewed)
+            .count()
+    };
+
+    let client = client();
+    let (a, b, c) = tokio::join!(
+        m.thread(&patient, &refused, &client),
+        m.thread(&patient, &others[0], &client),
+        m.thread(&patient, &others[1], &client),
+    );
+    assert!(matches!(a, Err(Error::AuditUnavailable(_))), "{a:?}");
+    assert_eq!(views_of(refused.clone()).await, 0);
+    assert_eq!(last_read(store, &refused, &as_patient).await, None);
+    for (view, thread) in [(b, &others[0]), (c, &others[1])] {
+        let newest = view.unwrap().messages.last().unwrap().sent_at;
+        assert_eq!(views_of(thread.clone()).await, 1);
+        assert_eq!(last_read(store, thread, &as_patient).await, Some(newest));
+    }
+
+    // Once the mark can be written, the same view goes through with both.
+    exec(store, allow, &[]).await;
+    let view = m.thread(&patient, &refused, &client).await.unwrap();
+    assert_eq!(views_of(refused.clone()).await, 1);
+    assert_eq!(
+        last_read(store, &refused, &as_patient).await,
+        Some(view.messages.last().unwrap().sent_at)
+    );
 }

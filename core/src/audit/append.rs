@@ -21,6 +21,7 @@ use sqlx::{pool::PoolConnection, Connection, Postgres, Sqlite};
 
 use super::{
     chain::{AuditRow, COLUMNS, GENESIS},
+    read_mark::{self, ReadMark},
     AuditEvent, Seq,
 };
 use crate::{
@@ -179,9 +180,9 @@ macro_rules! link_and_insert {
 }
 
 /// Runs one append on a held connection: begin (and lock), read the head, link,
-/// insert, commit. The same text serves both backends.
+/// insert, write the read marks, commit. The same text serves both backends.
 macro_rules! append_on {
-    ($tx:ident, $begin:expr, $lock:expr, $inserts:expr, $rows:expr) => {{
+    ($tx:ident, $begin:expr, $lock:expr, $inserts:expr, $rows:expr, $marks:expr) => {{
         let mut $tx = $begin.await.map_err(Failed::before_commit)?;
         if let Some(lock) = $lock {
             sqlx::query(lock)
@@ -190,6 +191,15 @@ macro_rules! append_on {
                 .map_err(Failed::before_commit)?;
         }
         link_and_insert!($tx, $inserts, $rows, Failed::before_commit);
+        for mark in $marks {
+            sqlx::query(read_mark::UPSERT_SQL)
+                .bind(mark.thread_id.as_str())
+                .bind(mark.reader.as_str())
+                .bind(mark.read_at)
+                .execute(&mut *$tx)
+                .await
+                .map_err(Failed::before_commit)?;
+        }
         $tx.commit().await.map_err(Failed::at_commit)
     }};
 }
@@ -252,13 +262,23 @@ impl Appender {
     /// A batch whose connection was lost before COMMIT was sent is tried once more
     /// on a fresh connection, so a database restart costs no caller an error.
     pub async fn append(&mut self, events: &[AuditEvent]) -> Result<Vec<Seq>> {
+        self.append_marking(events, &[]).await
+    }
+
+    /// Appends `events` as [`append`](Self::append) does, and writes `marks`
+    /// in the same transaction ([`ReadMark`]): all of it is committed, or none.
+    pub async fn append_marking(
+        &mut self,
+        events: &[AuditEvent],
+        marks: &[&ReadMark],
+    ) -> Result<Vec<Seq>> {
         if events.is_empty() {
             return Ok(Vec::new());
         }
         let mut rows: Vec<AuditRow> = events.iter().map(unlinked_row).collect();
         let mut retried = false;
         loop {
-            match self.try_append(&mut rows).await {
+            match self.try_append(&mut rows, marks).await {
                 Ok(()) => return Ok(rows.iter().map(|r| Seq(r.seq)).collect()),
                 Err(failed) => {
                     // Never reuse a connection after a failure: it may be broken,
@@ -275,7 +295,11 @@ impl Appender {
         }
     }
 
-    async fn try_append(&mut self, rows: &mut [AuditRow]) -> Result<(), Failed> {
+    async fn try_append(
+        &mut self,
+        rows: &mut [AuditRow],
+        marks: &[&ReadMark],
+    ) -> Result<(), Failed> {
         // A closed store takes no more events, even on the connection still held.
         if on_pool!(&self.store, |pool| pool.is_closed()) {
             self.conn = None;
@@ -299,7 +323,8 @@ impl Appender {
                     conn.begin_with("BEGIN IMMEDIATE"),
                     None::<&str>,
                     SQLITE_INSERTS,
-                    rows
+                    rows,
+                    marks
                 )
             }
             HeldConnection::Postgres(conn) => {
@@ -308,7 +333,8 @@ impl Appender {
                     conn.begin(),
                     Some(POSTGRES_LOCK_SQL),
                     POSTGRES_INSERTS,
-                    rows
+                    rows,
+                    marks
                 )
             }
         }

@@ -25,6 +25,7 @@ mod event;
 pub(crate) mod export;
 pub mod index;
 mod read;
+mod read_mark;
 pub(crate) mod search;
 mod verify;
 pub mod writer;
@@ -41,6 +42,7 @@ pub use event::{
 };
 pub use export::{export, ExportFormat};
 pub use read::{events_about, events_by, events_in_organization, Page, RecordedEvent, PAGE_MAX};
+pub use read_mark::ReadMark;
 pub use search::AuditFilter;
 pub use verify::{verify, ChainBreak, Problem, VerifyReport};
 pub use writer::{AuditLog, BATCH_MAX};

@@ -7,9 +7,13 @@
 //! it in one transaction, and only then answers each caller: with its seq, or,
 //! if the transaction failed, with an error for every caller in the batch.
 //!
+//! An event may bring the read state its view leaves ([`ReadMark`]): the mark
+//! is written in the event's batch transaction, so it costs no commit of its own.
+//!
 //! A batch refused by the database (rather than lost with its connection) is
-//! tried again one event at a time, so one event the database will not take
-//! fails only its own caller, not the hundreds that happened to share its batch.
+//! tried again one event at a time (each with its own mark), so one event the
+//! database will not take fails only its own caller, not the hundreds that
+//! happened to share its batch.
 //!
 //! Between batches the writer also fills the id index ([`index`](super::index)):
 //! once [`INDEX_EVERY`] events are waiting for it, or [`INDEX_DELAY`] after the
@@ -22,7 +26,7 @@ use tokio::{
     time::{sleep_until, Instant},
 };
 
-use super::{append::Appender, index, AuditEvent, Seq};
+use super::{append::Appender, index, AuditEvent, ReadMark, Seq};
 use crate::{store::Store, Error, Result};
 
 /// The most events written in one transaction.
@@ -46,7 +50,7 @@ pub const INDEX_DELAY: Duration = Duration::from_millis(250);
 pub const INDEX_STEP: i64 = 64;
 
 enum Command {
-    Record(AuditEvent, oneshot::Sender<Result<Seq>>),
+    Record(AuditEvent, Option<ReadMark>, oneshot::Sender<Result<Seq>>),
     /// Events were appended outside the writer: index them soon.
     IndexSoon,
     Shutdown,
@@ -84,10 +88,21 @@ impl AuditLog {
     /// breaks (see [`AuditEvent::check`]); [`Error::AuditUnavailable`] means the
     /// database did not take it, or the log is shut down.
     pub async fn record(&self, event: AuditEvent) -> Result<Seq> {
+        self.send(event, None).await
+    }
+
+    /// Records `event` as [`record`](Self::record) does, and writes `mark` in
+    /// the same transaction: a view and the read state it leaves are committed
+    /// together, or not at all, and the mark costs no commit of its own.
+    pub async fn record_marking(&self, event: AuditEvent, mark: ReadMark) -> Result<Seq> {
+        self.send(event, Some(mark)).await
+    }
+
+    async fn send(&self, event: AuditEvent, mark: Option<ReadMark>) -> Result<Seq> {
         event.check()?;
         let (reply, answer) = oneshot::channel();
         self.commands
-            .send(Command::Record(event, reply))
+            .send(Command::Record(event, mark, reply))
             .await
             .map_err(|_| shut_down())?;
         // A dropped reply means the writer stopped without answering.
@@ -135,6 +150,7 @@ async fn run_writer(
 ) {
     let mut queued = Vec::with_capacity(BATCH_MAX);
     let mut events = Vec::with_capacity(BATCH_MAX);
+    let mut marks = Vec::with_capacity(BATCH_MAX);
     let mut replies = Vec::with_capacity(BATCH_MAX);
     let mut pool_closed = std::pin::pin!(appender.pool_closed());
     let mut pool_open = true;
@@ -164,8 +180,9 @@ async fn run_writer(
         }
         for command in queued.drain(..) {
             match command {
-                Command::Record(event, reply) => {
+                Command::Record(event, mark, reply) => {
                     events.push(event);
+                    marks.push(mark);
                     replies.push(reply);
                 }
                 // Refuse new events; those already queued are still written.
@@ -183,11 +200,12 @@ async fn run_writer(
             continue;
         }
         let started = std::time::Instant::now();
-        let committed = write_batch(&mut appender, &events, &mut replies).await;
+        let committed = write_batch(&mut appender, &events, &marks, &mut replies).await;
         // For monitoring, through the `metrics` facade (a no-op unless the
         // binary installs an exporter): how long each batch took to commit.
         metrics::histogram!(COMMIT_SECONDS).record(started.elapsed().as_secs_f64());
         events.clear();
+        marks.clear();
         if committed > 0 && pool_open {
             unindexed += committed;
             if unindexed >= INDEX_EVERY {
@@ -202,14 +220,16 @@ async fn run_writer(
     }
 }
 
-/// Appends `events` and answers their callers (draining `replies`); returns how
-/// many were committed.
+/// Appends `events` with their read `marks` (one entry per event) and answers
+/// their callers (draining `replies`); returns how many were committed.
 async fn write_batch(
     appender: &mut Appender,
     events: &[AuditEvent],
+    marks: &[Option<ReadMark>],
     replies: &mut Vec<oneshot::Sender<Result<Seq>>>,
 ) -> usize {
-    match appender.append(events).await {
+    let all_marks: Vec<&ReadMark> = marks.iter().flatten().collect();
+    match appender.append_marking(events, &all_marks).await {
         Ok(seqs) => {
             for (reply, seq) in replies.drain(..).zip(seqs) {
                 // A caller that gave up waiting is no longer listening; fine.
@@ -221,9 +241,10 @@ async fn write_batch(
         Err(error) if events.len() > 1 && appender.refused(&error) => {
             tracing::warn!(%error, events = events.len(), "audit: batch refused, writing its events one by one");
             let mut committed = 0;
-            for (event, reply) in events.iter().zip(replies.drain(..)) {
+            for ((event, mark), reply) in events.iter().zip(marks).zip(replies.drain(..)) {
+                let mark: Vec<&ReadMark> = mark.iter().collect();
                 let answer = appender
-                    .append(std::slice::from_ref(event))
+                    .append_marking(std::slice::from_ref(event), &mark)
                     .await
                     .map(|seqs| seqs[0])
                     .map_err(unavailable);

@@ -1,8 +1,8 @@
 //! Opening a thread, the page read most, in one query: the thread with its
 //! mailbox, read state and the wrapped keys of its patient and mailbox, and
 //! its messages with their files. One key unwrap opens every item; the audit
-//! events follow, and the read state is written only when the reader had not
-//! yet seen the newest message.
+//! events follow, with the read state in their transaction when the reader
+//! had not yet seen the newest message.
 
 use std::sync::LazyLock;
 
@@ -14,7 +14,7 @@ use super::{
     THREAD_COLUMNS, THREAD_JOINS,
 };
 use crate::{
-    audit::{Action, AuditEvent, Outcome, SUBJECTS_MAX},
+    audit::{Action, AuditEvent, Outcome, ReadMark, SUBJECTS_MAX},
     auth::Client,
     store::{now_ms, on_pool},
     vault::{
@@ -297,9 +297,8 @@ impl Messaging<'_> {
         } else {
             open_text(key.as_ref(), &row.subject_sealed).await?
         };
-        self.record_thread_view(reader, thread_id, &row, &messages, client)
-            .await?;
-        self.mark_read(reader, thread_id, &row, last_read, newest)
+        let mark = read_mark(reader, thread_id, &row, last_read, newest);
+        self.record_thread_view(reader, thread_id, &row, &messages, mark, client)
             .await?;
         Ok(ThreadView {
             thread_id: thread_id.to_owned(),
@@ -311,8 +310,9 @@ impl Messaging<'_> {
     }
 
     /// Write before serve: the thread's view, naming each message shown, is
-    /// committed before the content leaves. (Until 2026-12 each message shown
-    /// had a `message_viewed` event of its own besides; one event says the same
+    /// committed before the content leaves, with the read state it leaves
+    /// (`mark`) in the same transaction. (Until 2026-12 each message shown had
+    /// a `message_viewed` event of its own besides; one event says the same
     /// with half the rows and fewer index entries on the view path.)
     async fn record_thread_view(
         &self,
@@ -320,6 +320,7 @@ impl Messaging<'_> {
         thread_id: &str,
         row: &ThreadRow,
         messages: &[MessageView],
+        mark: Option<ReadMark>,
         client: &Client,
     ) -> Result<()> {
         let shown: Vec<&str> = messages
@@ -339,45 +340,39 @@ impl Messaging<'_> {
                 |event, id| event.about(*id),
             );
             let event = event.in_organization(row.mailbox.organization_id.clone());
-            self.audit
-                .record(client.stamp(row.naming_patient(reader, event)))
+            client.stamp(row.naming_patient(reader, event))
         };
-        try_join_all(
-            std::iter::once(event(Action::ThreadViewed, first))
-                .chain(chunks.map(|ids| event(Action::MessageViewed, ids))),
-        )
-        .await?;
+        let viewed = event(Action::ThreadViewed, first);
+        let viewed = async {
+            match mark {
+                Some(mark) => self.audit.record_marking(viewed, mark).await,
+                None => self.audit.record(viewed).await,
+            }
+        };
+        let rest =
+            try_join_all(chunks.map(|ids| self.audit.record(event(Action::MessageViewed, ids))));
+        futures_util::try_join!(viewed, rest)?;
         Ok(())
     }
+}
 
-    /// Marks the thread read by `reader` up to its newest message, unless it
-    /// already was: a thread read again costs no write.
-    async fn mark_read(
-        &self,
-        reader: &Reader,
-        thread_id: &str,
-        row: &ThreadRow,
-        last_read: Option<i64>,
-        newest: Option<i64>,
-    ) -> Result<()> {
-        let reader_key = match reader {
-            Reader::Patient(id) => format!("patient:{id}"),
-            Reader::Staff(_) => format!("mailbox:{}", row.mailbox.id),
-        };
-        let Some(newest) = newest.filter(|n| last_read.is_none_or(|r| r < *n)) else {
-            return Ok(());
-        };
-        on_pool!(self.store, |pool| sqlx::query(
-            "INSERT INTO thread_reads (thread_id, reader, last_read_at) VALUES ($1, $2, $3) \
-             ON CONFLICT (thread_id, reader) DO UPDATE SET last_read_at = excluded.last_read_at \
-             WHERE thread_reads.last_read_at < excluded.last_read_at"
-        )
-        .bind(thread_id)
-        .bind(&reader_key)
-        .bind(newest)
-        .execute(pool)
-        .await
-        .map(drop))?;
-        Ok(())
-    }
+/// The read state `reader` leaves by seeing the thread up to `newest`: none
+/// when they had already read that far, so a thread read again costs no write.
+fn read_mark(
+    reader: &Reader,
+    thread_id: &str,
+    row: &ThreadRow,
+    last_read: Option<i64>,
+    newest: Option<i64>,
+) -> Option<ReadMark> {
+    let read_at = newest.filter(|n| last_read.is_none_or(|r| r < *n))?;
+    let reader = match reader {
+        Reader::Patient(id) => format!("patient:{id}"),
+        Reader::Staff(_) => format!("mailbox:{}", row.mailbox.id),
+    };
+    Some(ReadMark {
+        thread_id: thread_id.to_owned(),
+        reader,
+        read_at,
+    })
 }
