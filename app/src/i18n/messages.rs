@@ -39,12 +39,13 @@ catalogue! {
     }
     still_there { en: "Are you still there?", es: "¿Sigue ahí?" }
     signing_out_in {
-        en: "For your security you will be signed out in {seconds} seconds.",
-        es: "Por su seguridad, su sesión se cerrará en {seconds} segundos."
+        en: "For your security you will be signed out in {duration}.",
+        es: "Por su seguridad, su sesión se cerrará en {duration}."
     }
     stay_signed_in { en: "Stay signed in", es: "Mantener la sesión abierta" }
     one_minute { en: "1 minute", es: "1 minuto" }
     minutes { en: "{count} minutes", es: "{count} minutos" }
+    one_second { en: "1 second", es: "1 segundo" }
     seconds { en: "{count} seconds", es: "{count} segundos" }
 
     // A thread.

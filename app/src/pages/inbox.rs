@@ -214,7 +214,7 @@ pub(crate) fn SignedInArea(
             }>
             <h2 id="timeout-title">{t.still_there}</h2>
             <p id="timeout-text" aria-live="polite">
-                {move || fill(t.signing_out_in, &[("seconds", &remaining.get().max(0).to_string())])}
+                {move || fill(t.signing_out_in, &[("duration", &seconds_text(t, remaining.get().max(0) as u64))])}
             </p>
             <ActionForm action=stay>
                 <button type="submit" autofocus=true>{t.stay_signed_in}</button>
@@ -229,7 +229,15 @@ fn inactivity_text(t: &Texts, idle_secs: u64) -> String {
     match (idle_secs / 60, idle_secs % 60) {
         (1, 0) => t.one_minute.to_owned(),
         (m, 0) if m > 0 => fill(t.minutes, &[("count", &m.to_string())]),
-        _ => fill(t.seconds, &[("count", &idle_secs.to_string())]),
+        _ => seconds_text(t, idle_secs),
+    }
+}
+
+/// "1 second" or "20 seconds", in `t`'s language.
+fn seconds_text(t: &Texts, seconds: u64) -> String {
+    match seconds {
+        1 => t.one_second.to_owned(),
+        n => fill(t.seconds, &[("count", &n.to_string())]),
     }
 }
 
@@ -246,6 +254,15 @@ mod tests {
         assert_eq!(super::inactivity_text(&ENGLISH, 900), "15 minutes");
         assert_eq!(super::inactivity_text(&ENGLISH, 60), "1 minute");
         assert_eq!(super::inactivity_text(&ENGLISH, 20), "20 seconds");
+    }
+
+    #[test]
+    fn the_countdown_says_one_second_not_one_seconds() {
+        assert_eq!(super::seconds_text(&ENGLISH, 1), "1 second");
+        assert_eq!(super::seconds_text(&ENGLISH, 0), "0 seconds");
+        assert_eq!(super::seconds_text(&ENGLISH, 2), "2 seconds");
+        assert_eq!(super::seconds_text(&SPANISH, 1), "1 segundo");
+        assert_eq!(super::seconds_text(&SPANISH, 30), "30 segundos");
     }
 
     #[test]
