@@ -88,17 +88,13 @@ impl AuditLog {
     /// breaks (see [`AuditEvent::check`]); [`Error::AuditUnavailable`] means the
     /// database did not take it, or the log is shut down.
     pub async fn record(&self, event: AuditEvent) -> Result<Seq> {
-        self.send(event, None).await
+        self.record_marking(event, None).await
     }
 
-    /// Records `event` as [`record`](Self::record) does, and writes `mark` in
-    /// the same transaction: a view and the read state it leaves are committed
-    /// together, or not at all, and the mark costs no commit of its own.
-    pub async fn record_marking(&self, event: AuditEvent, mark: ReadMark) -> Result<Seq> {
-        self.send(event, Some(mark)).await
-    }
-
-    async fn send(&self, event: AuditEvent, mark: Option<ReadMark>) -> Result<Seq> {
+    /// Records `event` as [`record`](Self::record) does, and writes `mark` (if
+    /// any) in the same transaction: a view and the read state it leaves are
+    /// committed together, or not at all, and the mark costs no commit of its own.
+    pub async fn record_marking(&self, event: AuditEvent, mark: Option<ReadMark>) -> Result<Seq> {
         event.check()?;
         let (reply, answer) = oneshot::channel();
         self.commands

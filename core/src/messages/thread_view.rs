@@ -342,13 +342,9 @@ impl Messaging<'_> {
             let event = event.in_organization(row.mailbox.organization_id.clone());
             client.stamp(row.naming_patient(reader, event))
         };
-        let viewed = event(Action::ThreadViewed, first);
-        let viewed = async {
-            match mark {
-                Some(mark) => self.audit.record_marking(viewed, mark).await,
-                None => self.audit.record(viewed).await,
-            }
-        };
+        let viewed = self
+            .audit
+            .record_marking(event(Action::ThreadViewed, first), mark);
         let rest =
             try_join_all(chunks.map(|ids| self.audit.record(event(Action::MessageViewed, ids))));
         futures_util::try_join!(viewed, rest)?;
