@@ -191,7 +191,7 @@ macro_rules! append_on {
                 .map_err(Failed::before_commit)?;
         }
         link_and_insert!($tx, $inserts, $rows, Failed::before_commit);
-        for mark in $marks {
+        for mark in $marks.iter().flatten() {
             sqlx::query(read_mark::UPSERT_SQL)
                 .bind(mark.thread_id.as_str())
                 .bind(mark.reader.as_str())
@@ -266,11 +266,12 @@ impl Appender {
     }
 
     /// Appends `events` as [`append`](Self::append) does, and writes `marks`
-    /// in the same transaction ([`ReadMark`]): all of it is committed, or none.
+    /// (each event's [`ReadMark`], if it has one) in the same transaction: all
+    /// of it is committed, or none.
     pub async fn append_marking(
         &mut self,
         events: &[AuditEvent],
-        marks: &[&ReadMark],
+        marks: &[Option<ReadMark>],
     ) -> Result<Vec<Seq>> {
         if events.is_empty() {
             return Ok(Vec::new());
@@ -298,7 +299,7 @@ impl Appender {
     async fn try_append(
         &mut self,
         rows: &mut [AuditRow],
-        marks: &[&ReadMark],
+        marks: &[Option<ReadMark>],
     ) -> Result<(), Failed> {
         // A closed store takes no more events, even on the connection still held.
         if on_pool!(&self.store, |pool| pool.is_closed()) {

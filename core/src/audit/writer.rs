@@ -224,8 +224,7 @@ async fn write_batch(
     marks: &[Option<ReadMark>],
     replies: &mut Vec<oneshot::Sender<Result<Seq>>>,
 ) -> usize {
-    let all_marks: Vec<&ReadMark> = marks.iter().flatten().collect();
-    match appender.append_marking(events, &all_marks).await {
+    match appender.append_marking(events, marks).await {
         Ok(seqs) => {
             for (reply, seq) in replies.drain(..).zip(seqs) {
                 // A caller that gave up waiting is no longer listening; fine.
@@ -238,9 +237,8 @@ async fn write_batch(
             tracing::warn!(%error, events = events.len(), "audit: batch refused, writing its events one by one");
             let mut committed = 0;
             for ((event, mark), reply) in events.iter().zip(marks).zip(replies.drain(..)) {
-                let mark: Vec<&ReadMark> = mark.iter().collect();
                 let answer = appender
-                    .append_marking(std::slice::from_ref(event), &mark)
+                    .append_marking(std::slice::from_ref(event), std::slice::from_ref(mark))
                     .await
                     .map(|seqs| seqs[0])
                     .map_err(unavailable);
